@@ -1,0 +1,124 @@
+import Foundation
+import PostgresNIO
+
+/// Why agent-svc refuses to start; each message is one line an operator can act on.
+public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
+    case missing(String)
+    case invalid(name: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let name): "\(name) is required but not set"
+        case .invalid(let name, let reason): "\(name) is invalid: \(reason)"
+        }
+    }
+}
+
+/// Where the Postgres database is.
+public struct DatabaseSettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var password: String?
+    public var database: String
+
+    public init(host: String, port: Int, user: String, password: String?, database: String) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.password = password
+        self.database = database
+    }
+
+    /// PostgresNIO client configuration; TLS off, as on the compose network and loopback.
+    public var clientConfiguration: PostgresClient.Configuration {
+        PostgresClient.Configuration(
+            host: host, port: port, username: user, password: password, database: database, tls: .disable)
+    }
+
+    /// A single-connection configuration (the LISTEN connection).
+    public var connectionConfiguration: PostgresConnection.Configuration {
+        PostgresConnection.Configuration(
+            host: host, port: port, username: user, password: password, database: database, tls: .disable)
+    }
+
+    /// Parses `postgres://user:pass@host:port/db`.
+    public static func fromURL(_ text: String) throws(ConfigurationError) -> DatabaseSettings {
+        guard let url = URLComponents(string: text), ["postgres", "postgresql"].contains(url.scheme ?? ""),
+            let host = url.host, !host.isEmpty
+        else { throw .invalid(name: "DATABASE_URL", reason: "expected postgres://user:password@host:port/database") }
+        let database = String(url.path.drop(while: { $0 == "/" }))
+        return DatabaseSettings(
+            host: host, port: url.port ?? 5432, user: url.user ?? "postgres", password: url.password,
+            database: database.isEmpty ? "fleet" : database)
+    }
+}
+
+/// Everything agent-svc needs to run, read from the environment (flags override in `main`).
+public struct ServiceConfiguration: Sendable {
+    public var host: String = "0.0.0.0"
+    public var port: Int = 8080
+    public var database: DatabaseSettings
+    public var signingSecret: String
+    /// Nodes present this to register; nil disables registration.
+    public var enrollmentToken: String?
+    public var migrationsDirectory: String = "migrations"
+    /// How long a delivered invocation is leased before it is delivered again.
+    public var leaseSeconds: Int = 60
+    /// How long an invocation may wait for its node before it expires.
+    public var deliveryTimeoutSeconds: Int = 3600
+    /// A node seen within this window is online.
+    public var onlineWindowSeconds: Int = 60
+    /// A running invocation whose node has not been seen for this long is lost.
+    public var lostAfterSeconds: Int = 900
+    /// How often undelivered invocations are expired and vanished runs marked lost.
+    public var reaperIntervalSeconds: Int = 5
+    /// Longest a long-poll may be held.
+    public var maxWaitSeconds: Int = 30
+    /// Request bodies larger than this are refused with 413.
+    public var maxBodyBytes: Int = 8 * 1024 * 1024
+    /// Largest decoded chunk accepted.
+    public var maxChunkBytes: Int = 1024 * 1024
+    /// Lifetime of node tokens.
+    public var nodeTokenTTLSeconds: Int = 24 * 3600
+
+    public init(database: DatabaseSettings, signingSecret: String, enrollmentToken: String?) {
+        self.database = database
+        self.signingSecret = signingSecret
+        self.enrollmentToken = enrollmentToken
+    }
+
+    /// Reads the seed's variables: `JWT_SIGNING_SECRET`, `DB_*` or `DATABASE_URL`, `PORT`,
+    /// `ENROLLMENT_TOKEN`, `MIGRATIONS_DIR`, plus the tuning knobs.
+    public static func fromEnvironment(_ env: [String: String]) throws(ConfigurationError) -> ServiceConfiguration {
+        guard let secret = env["JWT_SIGNING_SECRET"], !secret.isEmpty else { throw .missing("JWT_SIGNING_SECRET") }
+        guard secret.utf8.count >= 32 else {
+            throw .invalid(name: "JWT_SIGNING_SECRET", reason: "must be at least 32 bytes (got \(secret.utf8.count))")
+        }
+        let database: DatabaseSettings
+        if let url = env["DATABASE_URL"], !url.isEmpty {
+            database = try DatabaseSettings.fromURL(url)
+        } else {
+            database = DatabaseSettings(
+                host: env["DB_HOST"] ?? "127.0.0.1", port: try int(env, "DB_PORT") ?? 5432,
+                user: env["DB_USER"] ?? "postgres", password: env["DB_PASSWORD"], database: env["DB_NAME"] ?? "fleet")
+        }
+        let enrollment = env["ENROLLMENT_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        var config = ServiceConfiguration(database: database, signingSecret: secret, enrollmentToken: enrollment)
+        if let host = env["HOST"], !host.isEmpty { config.host = host }
+        config.port = try int(env, "PORT") ?? config.port
+        if let dir = env["MIGRATIONS_DIR"], !dir.isEmpty { config.migrationsDirectory = dir }
+        config.leaseSeconds = try int(env, "LEASE_SEC") ?? config.leaseSeconds
+        config.deliveryTimeoutSeconds = try int(env, "DELIVERY_TIMEOUT_SEC") ?? config.deliveryTimeoutSeconds
+        config.onlineWindowSeconds = try int(env, "ONLINE_WINDOW_SEC") ?? config.onlineWindowSeconds
+        config.lostAfterSeconds = try int(env, "LOST_AFTER_SEC") ?? config.lostAfterSeconds
+        config.maxBodyBytes = try int(env, "MAX_BODY_BYTES") ?? config.maxBodyBytes
+        return config
+    }
+
+    private static func int(_ env: [String: String], _ name: String) throws(ConfigurationError) -> Int? {
+        guard let text = env[name], !text.isEmpty else { return nil }
+        guard let value = Int(text), value > 0 else { throw .invalid(name: name, reason: "expected a positive integer") }
+        return value
+    }
+}

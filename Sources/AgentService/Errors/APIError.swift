@@ -1,0 +1,51 @@
+import FleetProtocol
+import Foundation
+import Hummingbird
+
+/// A client-visible failure: one HTTP status, a stable code and a message that names the problem.
+///
+/// Every error leaving the router becomes one of these (see ``ErrorMiddleware``), so every
+/// response body has the shape `{"error":{"code":"…","message":"…"}}`.
+public struct APIError: HTTPResponseError, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var headers: HTTPFields = [:]
+
+    public init(_ status: HTTPResponse.Status, code: String, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = (try? FleetJSON.makeEncoder().encode(ErrorResponse(code: code, message: message))) ?? Data()
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+extension APIError {
+    static func badRequest(_ message: String, code: String = "bad_request") -> APIError {
+        APIError(.badRequest, code: code, message: message)
+    }
+    static func unauthorized(_ message: String) -> APIError {
+        var error = APIError(.unauthorized, code: "unauthorized", message: message)
+        error.headers[.wwwAuthenticate] = "Bearer"
+        return error
+    }
+    static func forbidden(_ message: String) -> APIError { APIError(.forbidden, code: "forbidden", message: message) }
+    static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message: message) }
+    static func conflict(_ message: String, code: String = "conflict") -> APIError {
+        APIError(.conflict, code: code, message: message)
+    }
+    static func tooLarge(_ message: String) -> APIError {
+        APIError(.contentTooLarge, code: "payload_too_large", message: message)
+    }
+    static func unavailable(_ message: String) -> APIError {
+        APIError(.serviceUnavailable, code: "unavailable", message: message)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import FleetAuth
+import FleetProtocol
+import Hummingbird
+import Logging
+
+/// An operator who proved themselves with an operator token.
+struct OperatorIdentity: Sendable { var name: String }
+
+/// A node that proved itself with a current, unrevoked node token.
+struct NodeIdentity: Sendable { var nodeId: String }
+
+/// Checks bearer tokens on every protected route. agent-svc verifies every token itself:
+/// a gateway in front is a second wall, never the only one.
+struct Authenticator: Sendable {
+    let tokens: TokenAuthority
+    let nodes: NodeStore
+
+    /// 401 without a valid operator-or-node token, 403 for a node token.
+    func requireOperator(_ request: Request) async throws -> OperatorIdentity {
+        let claims = try await verify(request)
+        guard claims.role == .operator else { throw APIError.forbidden("this route needs an operator token") }
+        return OperatorIdentity(name: claims.subject)
+    }
+
+    /// 401 without a valid node token or when the node was revoked, 403 for an operator token.
+    func requireNode(_ request: Request) async throws -> NodeIdentity {
+        let claims = try await verify(request)
+        guard claims.role == .node else { throw APIError.forbidden("this route needs a node token") }
+        try await checkCurrent(claims)
+        return NodeIdentity(nodeId: claims.subject)
+    }
+
+    /// The node identity behind an optional bearer token (re-registration proof), or nil.
+    func optionalNode(_ request: Request) async throws -> NodeIdentity? {
+        guard request.headers[.authorization] != nil else { return nil }
+        return try await requireNode(request)
+    }
+
+    /// Rejects tokens of revoked nodes and of earlier token generations.
+    private func checkCurrent(_ claims: FleetClaims) async throws {
+        guard let state = try await nodes.credentialState(nodeId: claims.subject) else {
+            throw APIError.unauthorized("node is not registered")
+        }
+        guard !state.revoked else { throw APIError.unauthorized("node has been revoked") }
+        guard claims.ver == state.tokenVersion else { throw APIError.unauthorized("token has been revoked") }
+    }
+
+    private func verify(_ request: Request) async throws -> FleetClaims {
+        guard let header = request.headers[.authorization] else {
+            throw APIError.unauthorized("missing Authorization: Bearer token")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw APIError.unauthorized("Authorization header must be 'Bearer <token>'")
+        }
+        do {
+            return try await tokens.verify(String(parts[1]).trimmingCharacters(in: .whitespaces))
+        } catch {
+            throw APIError.unauthorized(error.description)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import FleetAuth
+import FleetProtocol
+import Prometheus
+import Foundation
+import Hummingbird
+import Logging
+
+/// The node-facing routes: long-poll, token refresh, status reports, log upload.
+struct NodeController: Sendable {
+    let auth: Authenticator
+    let nodes: NodeStore
+    let queue: CommandQueue
+    let logs: LogChunkStore
+    let notifier: ChangeNotifier
+    let tokens: TokenAuthority
+    let metrics: ServiceMetrics
+    let tokenTTL: TimeInterval
+    let maxWaitSeconds: Int
+    let maxBodyBytes: Int
+
+    func addRoutes(to router: Router<FleetRequestContext>) {
+        router.post("/v1/agents/poll") { request, _ in try await poll(request) }
+        router.post("/v1/agents/token") { request, _ in try await refresh(request) }
+        router.post("/v1/agents/status") { request, _ in try await status(request) }
+        router.post("/v1/commands/logs") { request, _ in try await upload(request) }
+    }
+
+    /// Returns queued work at once, or holds the request until a NOTIFY for this node or the wait ends.
+    func poll(_ request: Request) async throws -> JSONBody<PollResponse> {
+        let node = try await auth.requireNode(request)
+        let body = try await request.decodeJSON(PollRequest.self, limit: 1024 * 1024)
+        if let wait = body.waitSec, wait < 0 { throw APIError.badRequest("wait_sec must not be negative") }
+        if let version = body.agentVersion, version.utf8.count > 64 { throw APIError.badRequest("agent_version is too long") }
+        let wait = min(body.waitSec ?? 0, maxWaitSeconds)
+        try await nodes.touch(nodeId: node.nodeId, agentVersion: body.agentVersion)
+        if let active = body.active {
+            try await queue.markForgottenLost(nodeId: node.nodeId, active: active)
+        }
+        // Subscribe before looking, so a submit that commits in between still wakes us.
+        let subscription = await notifier.subscribe("work:\(node.nodeId)")
+        metrics.connectedPollers.increment()
+        defer {
+            metrics.connectedPollers.decrement()
+            Task { await subscription.cancel() }
+        }
+        let deadline = ContinuousClock.now + .seconds(wait)
+        while true {
+            let assignments = try await queue.claim(nodeId: node.nodeId)
+            let cancels = try await queue.pendingCancels(nodeId: node.nodeId)
+            let remaining = deadline - ContinuousClock.now
+            if !assignments.isEmpty || !cancels.isEmpty || remaining <= .zero {
+                return JSONBody(PollResponse(assignments: assignments, cancel: cancels))
+            }
+            _ = await subscription.wait(timeout: remaining)
+        }
+    }
+
+    /// A fresh token for the calling node, same generation.
+    func refresh(_ request: Request) async throws -> JSONBody<NodeTokenResponse> {
+        let node = try await auth.requireNode(request)
+        guard let state = try await nodes.credentialState(nodeId: node.nodeId) else {
+            throw APIError.unauthorized("node is not registered")
+        }
+        let issued = try await tokens.issueNodeToken(nodeId: node.nodeId, version: state.tokenVersion, ttl: tokenTTL)
+        return JSONBody(NodeTokenResponse(nodeId: node.nodeId, token: issued.token, expiresAt: issued.expiresAt))
+    }
+
+    func status(_ request: Request) async throws -> JSONBody<StatusResponse> {
+        let node = try await auth.requireNode(request)
+        let report = try await request.decodeJSON(StatusReport.self, limit: 64 * 1024)
+        return JSONBody(try await queue.report(nodeId: node.nodeId, report))
+    }
+
+    func upload(_ request: Request) async throws -> JSONBody<UploadLogsResponse> {
+        let node = try await auth.requireNode(request)
+        let body = try await request.decodeJSON(UploadLogsRequest.self, limit: maxBodyBytes)
+        return JSONBody(try await logs.ingest(nodeId: node.nodeId, body))
+    }
+}

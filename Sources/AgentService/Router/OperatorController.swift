@@ -1,0 +1,123 @@
+import FleetProtocol
+import Prometheus
+import Foundation
+import Hummingbird
+import Logging
+
+/// The operator routes: submit, history, one command, logs, cancel, nodes, revoke.
+struct OperatorController: Sendable {
+    let auth: Authenticator
+    let nodes: NodeStore
+    let queue: CommandQueue
+    let logs: LogChunkStore
+    let notifier: ChangeNotifier
+    let metrics: ServiceMetrics
+    let maxWaitSeconds: Int
+    let maxBodyBytes: Int
+
+    func addRoutes(to router: Router<FleetRequestContext>) {
+        router.post("/v1/commands/submit") { request, context in try await submit(request, context) }
+        router.get("/v1/commands") { request, _ in try await listCommands(request) }
+        router.get("/v1/commands/{id}") { request, context in try await getCommand(request, context) }
+        router.get("/v1/commands/{id}/logs") { request, context in try await readLogs(request, context) }
+        router.post("/v1/commands/{id}/cancel") { request, context in try await cancel(request, context) }
+        router.get("/v1/agents") { request, _ in try await listNodes(request) }
+        router.get("/v1/agents/{id}") { request, context in try await getNode(request, context) }
+        router.post("/v1/agents/{id}/revoke") { request, context in try await revoke(request, context) }
+    }
+
+    func submit(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<SubmitCommandResponse> {
+        let actor = try await auth.requireOperator(request)
+        let body = try await request.decodeJSON(SubmitCommandRequest.self, limit: maxBodyBytes)
+        let response = try await queue.submit(body, actor: actor.name)
+        metrics.submits.increment()
+        context.logger.info(
+            "command submitted",
+            metadata: ["command_id": "\(response.commandId)", "targets": "\(response.targets.count)", "by": "\(actor.name)"])
+        return JSONBody(response, status: .created)
+    }
+
+    func listCommands(_ request: Request) async throws -> JSONBody<CommandListResponse> {
+        _ = try await auth.requireOperator(request)
+        let limit = try request.queryInt("limit", in: 1...500) ?? 50
+        let cursor = request.uri.queryParameters["cursor"].map(String.init)
+        return JSONBody(try await queue.list(cursor: cursor, limit: limit))
+    }
+
+    func getCommand(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<CommandDetail> {
+        _ = try await auth.requireOperator(request)
+        let id = try Self.commandId(context)
+        guard let detail = try await queue.detail(commandId: id) else { throw APIError.notFound("no command \(id.uuidString)") }
+        return JSONBody(detail)
+    }
+
+    /// Chunks after the cursor; with `wait`, holds the request until new output or completion.
+    func readLogs(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<LogPage> {
+        _ = try await auth.requireOperator(request)
+        let id = try Self.commandId(context)
+        let nodeId = request.uri.queryParameters["node_id"].map(String.init)
+        if let nodeId, !FleetValidation.isValidNodeId(nodeId) {
+            throw APIError.badRequest("node_id is not a valid node id", code: "invalid_node_id")
+        }
+        let cursor = try LogCursor(parsing: request.uri.queryParameters["cursor"].map(String.init))
+        let limit = try request.queryInt("limit", in: 1...1000) ?? 256
+        let wait = min(try request.queryInt("wait", in: 0...3600) ?? 0, maxWaitSeconds)
+        let subscription = wait > 0 ? await notifier.subscribe("logs:\(id.uuidString)") : nil
+        defer { if let subscription { Task { await subscription.cancel() } } }
+        let deadline = ContinuousClock.now + .seconds(wait)
+        while true {
+            guard let page = try await logs.read(commandId: id, nodeId: nodeId, cursor: cursor, limit: limit) else {
+                throw APIError.notFound("no command \(id.uuidString)")
+            }
+            let remaining = deadline - ContinuousClock.now
+            guard let subscription, page.chunks.isEmpty, !page.complete, remaining > .zero else { return JSONBody(page) }
+            _ = await subscription.wait(timeout: remaining)
+        }
+    }
+
+    func cancel(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<CancelResponse> {
+        let actor = try await auth.requireOperator(request)
+        let id = try Self.commandId(context)
+        guard let response = try await queue.cancel(commandId: id, actor: actor.name) else {
+            throw APIError.notFound("no command \(id.uuidString)")
+        }
+        context.logger.info("command cancelled", metadata: ["command_id": "\(id)", "by": "\(actor.name)"])
+        return JSONBody(response)
+    }
+
+    func listNodes(_ request: Request) async throws -> JSONBody<NodeListResponse> {
+        _ = try await auth.requireOperator(request)
+        let limit = try request.queryInt("limit", in: 1...10_000) ?? 1000
+        let cursor = request.uri.queryParameters["cursor"].map(String.init)
+        return JSONBody(try await nodes.list(after: cursor, limit: limit))
+    }
+
+    func getNode(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<NodeInfo> {
+        _ = try await auth.requireOperator(request)
+        let id = try Self.nodeId(context)
+        guard let node = try await nodes.get(nodeId: id) else { throw APIError.notFound("no node '\(id)'") }
+        return JSONBody(node)
+    }
+
+    func revoke(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<RevokeResponse> {
+        let actor = try await auth.requireOperator(request)
+        let id = try Self.nodeId(context)
+        guard let response = try await nodes.revoke(nodeId: id, actor: actor.name) else { throw APIError.notFound("no node '\(id)'") }
+        context.logger.notice("node revoked", metadata: ["node_id": "\(id)", "by": "\(actor.name)"])
+        return JSONBody(response)
+    }
+
+    static func commandId(_ context: FleetRequestContext) throws -> UUID {
+        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
+            throw APIError.badRequest("command id must be a UUID", code: "invalid_command_id")
+        }
+        return id
+    }
+
+    static func nodeId(_ context: FleetRequestContext) throws -> String {
+        guard let id = context.parameters.get("id"), FleetValidation.isValidNodeId(id) else {
+            throw APIError.badRequest("node id is not valid", code: "invalid_node_id")
+        }
+        return id
+    }
+}

@@ -1,0 +1,77 @@
+import FleetProtocol
+import Foundation
+import PostgresNIO
+
+extension CommandQueue {
+    /// The history, newest first; `cursor` is the opaque `next_cursor` of the previous page.
+    func list(cursor: String?, limit: Int) async throws -> CommandListResponse {
+        let before: Int64
+        if let cursor {
+            guard let value = Int64(cursor), value > 0 else { throw APIError.badRequest("cursor is not a cursor this API returned") }
+            before = value
+        } else {
+            before = Int64.max
+        }
+        let rows = try await database.query(
+            "list commands",
+            """
+            SELECT c.seq, c.command_id, c.command_type, c.payload::text, c.created_by, c.created_at, c.target_count,
+                   COALESCE((SELECT array_agg(i.state) FROM invocations i WHERE i.command_id = c.command_id), '{}')
+            FROM commands c WHERE c.seq < \(before) ORDER BY c.seq DESC LIMIT \(limit + 1)
+            """)
+        var summaries: [CommandSummary] = []
+        var lastSeq: Int64 = 0
+        for row in rows.prefix(limit) {
+            let (seq, summary) = try Self.decodeSummary(row)
+            summaries.append(summary)
+            lastSeq = seq
+        }
+        return CommandListResponse(commands: summaries, nextCursor: rows.count > limit ? String(lastSeq) : nil)
+    }
+
+    /// One command with every target's invocation, or nil.
+    func detail(commandId: UUID) async throws -> CommandDetail? {
+        let rows = try await database.query(
+            "get command",
+            """
+            SELECT c.seq, c.command_id, c.command_type, c.payload::text, c.created_by, c.created_at, c.target_count,
+                   COALESCE((SELECT array_agg(i.state) FROM invocations i WHERE i.command_id = c.command_id), '{}')
+            FROM commands c WHERE c.command_id = \(commandId)
+            """)
+        guard let row = rows.first else { return nil }
+        let summary = try Self.decodeSummary(row).1
+        let invocationRows = try await database.query(
+            "get invocations",
+            """
+            SELECT node_id, state, exit_code, signal, reason, delivery_count, cancel_requested, created_at,
+                   delivered_at, started_at, finished_at, stdout_stored, stderr_stored, stdout_total, stderr_total
+            FROM invocations WHERE command_id = \(commandId) ORDER BY node_id
+            """)
+        let invocations = try invocationRows.map { row in
+            let (node, state, exit, signal, reason, count, cancel, created, delivered, started, finished,
+                 stdoutStored, stderrStored, stdoutTotal, stderrTotal) =
+                try row.decode(
+                    (String, String, Int?, Int?, String?, Int, Bool, Date, Date?, Date?, Date?, Int64, Int64, Int64?, Int64?).self)
+            return InvocationInfo(
+                nodeId: node, state: InvocationState(rawValue: state) ?? .queued, exitCode: exit, signal: signal,
+                reason: reason, deliveryCount: count, cancelRequested: cancel, createdAt: created, deliveredAt: delivered,
+                startedAt: started, finishedAt: finished, stdoutBytes: stdoutStored, stderrBytes: stderrStored,
+                stdoutTotal: stdoutTotal, stderrTotal: stderrTotal)
+        }
+        return CommandDetail(command: summary, invocations: invocations)
+    }
+
+    static func decodeSummary(_ row: PostgresRow) throws -> (Int64, CommandSummary) {
+        let (seq, id, type, payload, createdBy, createdAt, targetCount, states) =
+            try row.decode((Int64, UUID, String, String, String, Date, Int, [String]).self)
+        guard let commandType = CommandType(rawValue: type) else {
+            throw StoreError.database(operation: "decode command", underlying: APIError.badRequest("stored command type \(type)"))
+        }
+        var counts = StateCounts()
+        for state in states { if let known = InvocationState(rawValue: state) { counts.add(known) } }
+        let summary = CommandSummary(
+            commandId: id, payload: try CommandPayload(type: commandType, bodyJSON: Data(payload.utf8)),
+            createdBy: createdBy, createdAt: createdAt, targetCount: targetCount, counts: counts)
+        return (seq, summary)
+    }
+}

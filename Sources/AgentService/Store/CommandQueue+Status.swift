@@ -1,0 +1,120 @@
+import FleetProtocol
+import Foundation
+import PostgresNIO
+
+extension CommandQueue {
+    /// Applies an agent's report to its own invocation, enforcing the lifecycle.
+    func report(nodeId: String, _ report: StatusReport) async throws -> StatusResponse {
+        guard InvocationState.reportableByAgent.contains(report.state) else {
+            throw APIError.badRequest("an agent cannot report state '\(report.state.rawValue)'", code: "invalid_state")
+        }
+        if let bytes = report.stdoutBytes, bytes < 0 { throw APIError.badRequest("stdout_bytes must not be negative") }
+        if let bytes = report.stderrBytes, bytes < 0 { throw APIError.badRequest("stderr_bytes must not be negative") }
+        let reason = report.reason.map { String($0.prefix(2000)) }
+        let commandId = report.commandId
+        return try await database.transaction("report status") { connection in
+            let rows = try await connection.rows(
+                """
+                SELECT state, cancel_requested FROM invocations
+                WHERE command_id = \(commandId) AND node_id = \(nodeId) FOR UPDATE
+                """, logger: database.logger)
+            guard let row = rows.first else {
+                throw try await Self.notYours(commandId: commandId, connection: connection, logger: database.logger)
+            }
+            let (stateText, cancelRequested) = try row.decode((String, Bool).self)
+            let current = InvocationState(rawValue: stateText) ?? .queued
+            if current == report.state {
+                return StatusResponse(commandId: commandId, state: current, cancelRequested: cancelRequested)
+            }
+            guard current.canTransition(to: report.state) else {
+                throw APIError.conflict(
+                    "invocation is \(current.rawValue); it cannot become \(report.state.rawValue)", code: "illegal_transition")
+            }
+            let next = report.state.rawValue
+            try await connection.query(
+                """
+                UPDATE invocations SET
+                    state = \(next),
+                    started_at = CASE WHEN \(next) = 'running' THEN COALESCE(started_at, now()) ELSE started_at END,
+                    finished_at = CASE WHEN \(next) = 'running' THEN NULL ELSE now() END,
+                    lease_expires_at = NULL,
+                    exit_code = COALESCE(\(report.exitCode), exit_code),
+                    signal = COALESCE(\(report.signal), signal),
+                    reason = COALESCE(\(reason), reason),
+                    stdout_total = COALESCE(\(report.stdoutBytes), stdout_total),
+                    stderr_total = COALESCE(\(report.stderrBytes), stderr_total)
+                WHERE command_id = \(commandId) AND node_id = \(nodeId)
+                """, logger: database.logger)
+            try await connection.query("SELECT pg_notify(\(Self.logsChannel), \(commandId.uuidString))", logger: database.logger)
+            return StatusResponse(commandId: commandId, state: report.state, cancelRequested: cancelRequested)
+        }
+    }
+
+    /// 403 when the command exists but is not this node's, 404 when there is no such command.
+    static func notYours(commandId: UUID, connection: PostgresConnection, logger: Logger) async throws -> APIError {
+        let exists = try await connection.rows("SELECT 1 FROM commands WHERE command_id = \(commandId)", logger: logger)
+        return exists.isEmpty
+            ? .notFound("no command \(commandId.uuidString)")
+            : .forbidden("command \(commandId.uuidString) has no invocation on this node")
+    }
+
+    /// Cancels every pending invocation of a command: queued ones at once, delivered or running
+    /// ones through their agent, which stops the process and reports `cancelled`.
+    func cancel(commandId: UUID, actor: String) async throws -> CancelResponse? {
+        try await database.transaction("cancel command") { connection in
+            let exists = try await connection.rows(
+                "SELECT 1 FROM commands WHERE command_id = \(commandId) FOR UPDATE", logger: database.logger)
+            guard !exists.isEmpty else { return nil }
+            let cancelled = try await connection.rows(
+                """
+                UPDATE invocations SET state = 'cancelled', finished_at = now(), cancel_requested = true,
+                    reason = 'cancelled before delivery'
+                WHERE command_id = \(commandId) AND state = 'queued' RETURNING node_id
+                """, logger: database.logger)
+            let signalled = try await connection.rows(
+                """
+                UPDATE invocations SET cancel_requested = true
+                WHERE command_id = \(commandId) AND state IN ('delivered', 'running') RETURNING node_id
+                """, logger: database.logger)
+            let nodes = try signalled.map { try $0.decode(String.self) }
+            try await connection.query(
+                "SELECT pg_notify(\(Self.workChannel), n) FROM unnest(\(nodes)::text[]) AS n", logger: database.logger)
+            try await connection.query("SELECT pg_notify(\(Self.logsChannel), \(commandId.uuidString))", logger: database.logger)
+            try await AuditLog.record(
+                on: connection, logger: database.logger, actor: actor, action: "cancel", subject: commandId.uuidString,
+                detailJSON: "{\"cancelled\": \(cancelled.count), \"cancelling\": \(nodes.count)}")
+            return CancelResponse(commandId: commandId, cancelled: cancelled.count, cancelling: nodes.count)
+        }
+    }
+
+    /// Expires invocations past their delivery deadline and marks runs on vanished nodes lost.
+    @discardableResult
+    func reap(lostAfterSeconds: Int) async throws -> Int {
+        let rows = try await database.query(
+            "reap invocations",
+            """
+            WITH expired AS (
+                UPDATE invocations SET state = 'expired', finished_at = now(),
+                    reason = 'not picked up before its delivery deadline'
+                WHERE (state = 'queued' AND deliver_by <= now())
+                   OR (state = 'delivered' AND deliver_by <= now() AND lease_expires_at < now())
+                RETURNING command_id
+            ), lost AS (
+                UPDATE invocations i SET state = 'lost', finished_at = now(),
+                    reason = 'node not seen for too long while running'
+                FROM nodes n
+                WHERE i.node_id = n.node_id AND i.state = 'running'
+                  AND (n.last_seen_at IS NULL OR n.last_seen_at < now() - make_interval(secs => \(lostAfterSeconds)))
+                RETURNING i.command_id
+            ), changed AS (SELECT command_id FROM expired UNION ALL SELECT command_id FROM lost)
+            SELECT count(*)::int FROM (SELECT pg_notify(\(Self.logsChannel), command_id::text) FROM changed) AS notified
+            """)
+        return try rows.first?.decode(Int.self) ?? 0
+    }
+
+    /// Invocations waiting for delivery, for the queue-depth gauge.
+    func queueDepth() async throws -> Int {
+        let rows = try await database.query("queue depth", "SELECT count(*)::int FROM invocations WHERE state = 'queued'")
+        return try rows.first?.decode(Int.self) ?? 0
+    }
+}

@@ -1,0 +1,32 @@
+/// Input rules shared by server and agent, so both refuse the same things.
+public enum FleetValidation {
+    /// Longest node id accepted.
+    public static let maxNodeIdLength = 128
+
+    /// Node ids are DNS-like: letters, digits, `.`, `_`, `-`; they never need quoting anywhere.
+    public static func isValidNodeId(_ id: String) -> Bool {
+        guard !id.isEmpty, id.utf8.count <= maxNodeIdLength else { return false }
+        return id.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                true
+            default:
+                false
+            }
+        } && id.first != "-" && id.first != "."
+    }
+
+    /// Package names with an optional version pin (`name`, `name=1.2`, `name-1.2`, `name>=1`):
+    /// a leading letter or digit, so nothing can be read as an option, and no shell syntax.
+    public static func isValidPackageName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 200, let first = name.utf8.first else { return false }
+        let isAlnum: (UInt8) -> Bool = { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        }
+        guard isAlnum(first) else { return false }
+        let allowed: Set<UInt8> = Set("._+-:=<>~@".utf8)
+        return name.utf8.allSatisfy { isAlnum($0) || allowed.contains($0) }
+    }
+}

@@ -1,0 +1,120 @@
+import FleetProtocol
+import Subprocess
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// ``ProcessRunner`` over swift-subprocess: the child gets its own session (so its process
+/// group holds every descendant), output is read concurrently as bytes, and stopping sends
+/// SIGTERM to the group, then SIGKILL after the grace period.
+public struct SubprocessRunner: ProcessRunner {
+    public init() {}
+
+    public func run(
+        _ spec: ProcessSpec, stop: StopSignal, onStart: @escaping @Sendable (Int32) async -> Void,
+        output: @escaping OutputHandler
+    ) async throws -> ProcessOutcome {
+        var options = PlatformOptions()
+        options.createSession = true
+        let teardown: [TeardownStep] = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: spec.gracePeriod)]
+        // Used by swift-subprocess itself if our own task is cancelled or the body throws.
+        options.teardownSequence = teardown
+        var environment: [Environment.Key: String] = [:]
+        for (key, value) in spec.environment {
+            if let key = Environment.Key(rawValue: key) { environment[key] = value }
+        }
+        let result = try await Subprocess.run(
+            .path("/bin/sh"),
+            arguments: ["-c", spec.command],
+            environment: .custom(environment),
+            workingDirectory: spec.workingDirectory.map { FilePath($0) },
+            platformOptions: options,
+            input: .none,
+            output: .sequence,
+            error: .sequence
+        ) { execution in
+            await onStart(execution.processIdentifier.value)
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for try await buffer in execution.standardOutput {
+                        try await output(.stdout, buffer.withUnsafeBytes { Array($0) })
+                    }
+                }
+                group.addTask {
+                    for try await buffer in execution.standardError {
+                        try await output(.stderr, buffer.withUnsafeBytes { Array($0) })
+                    }
+                }
+                // The watchdog: timeout or stop request → SIGTERM the group, SIGKILL after the grace period.
+                let watchdog = Task {
+                    guard let reason = await Self.waitForStop(stop, timeout: spec.timeout) else { return }
+                    stop.request(reason)
+                    await execution.teardown(using: teardown)
+                }
+                defer { watchdog.cancel() }
+                try await group.waitForAll()
+                // Output closed, but the process may live on (`exec >/dev/null; sleep 30`): keep
+                // the watchdog armed until it exits.
+                await Self.waitForExit(execution.processIdentifier.value)
+                watchdog.cancel()
+                await watchdog.value
+                if stop.reason != nil {
+                    // The leader is an unreaped zombie here, so its group id cannot have been reused:
+                    // make sure no descendant that ignored SIGTERM survives.
+                    try? execution.send(signal: .kill, toProcessGroup: true)
+                }
+            }
+        }
+        let termination: Termination
+        switch result.terminationStatus {
+        case .exited(let code): termination = .exited(code)
+        case .signaled(let signal): termination = .signaled(signal)
+        }
+        return ProcessOutcome(termination: termination, stopReason: stop.reason)
+    }
+
+    /// The stop reason, from the signal or the timeout; nil when cancelled first.
+    static func waitForStop(_ stop: StopSignal, timeout: Duration?) async -> StopReason? {
+        await withTaskGroup(of: StopReason?.self) { group in
+            group.addTask { await stop.wait() }
+            if let timeout {
+                group.addTask {
+                    do {
+                        try await Task.sleep(for: timeout)
+                        return .timedOut
+                    } catch {
+                        return nil
+                    }
+                }
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// Returns once `pid` has exited, without reaping it (swift-subprocess reaps it).
+    static func waitForExit(_ pid: pid_t) async {
+        var delay = Duration.milliseconds(5)
+        while true {
+            var info = siginfo_t()
+            let rc = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)
+            // rc < 0: no such child (already reaped) — nothing to wait for.
+            if rc < 0 || Self.pid(of: info) != 0 { return }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .milliseconds(200))
+        }
+    }
+
+    private static func pid(of info: siginfo_t) -> pid_t {
+        #if os(Linux)
+        info._sifields._sigchld.si_pid
+        #else
+        info.si_pid
+        #endif
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// The whole agent: identity, store, poller, scheduler, uploader and status reporter in one
+/// `ServiceGroup`.
+///
+/// Start it from `main` with ``runUntilSignalled()`` (SIGTERM/SIGINT shut it down gracefully),
+/// or in-process as a `Service` inside a test's own `ServiceGroup`.
+public struct NodeAgentApp: Service {
+    public let configuration: AgentConfiguration
+    let logger: Logger
+    let transport: (any AgentTransport)?
+    let runner: any ProcessRunner
+
+    /// An agent for `configuration`; `transport` and `runner` replace the network and process
+    /// execution in tests (nil transport = AsyncHTTPClient to `serverURL`).
+    public init(
+        configuration: AgentConfiguration, logger: Logger = Logger(label: "node-agent"),
+        transport: (any AgentTransport)? = nil, runner: any ProcessRunner = SubprocessRunner()
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.transport = transport
+        self.runner = runner
+    }
+
+    /// Runs with SIGTERM and SIGINT as graceful shutdown signals; returns after a clean stop.
+    public func runUntilSignalled() async throws {
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: self)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    public func run() async throws {
+        try configuration.validate()
+        let store: AgentStore
+        do {
+            store = try AgentStore(directory: configuration.stateDirectory, bufferCap: configuration.bufferCapBytes)
+        } catch {
+            throw AgentError.stateDirectory(path: configuration.stateDirectory, reason: "cannot open the store: \(error)")
+        }
+        let api = AgentAPI(transport: transport ?? HTTPClientTransport(baseURL: configuration.serverURL))
+        let identity = IdentityManager(api: api, configuration: configuration, logger: logger)
+        // Registration may wait for the server; a SIGTERM meanwhile ends it.
+        let nodeId = try await cancelWhenGracefulShutdown { try await identity.nodeId() }
+        var logger = logger
+        logger[metadataKey: "node_id"] = "\(nodeId)"
+
+        let lost = try await store.markInterruptedAsLost(reason: "node-agent restarted while the command ran")
+        for invocation in lost {
+            let killed = LeftoverProcesses.killGroup(leader: invocation.pid, startTime: invocation.pidStartTime)
+            logger.warning(
+                "invocation was running when the agent stopped; reporting it lost",
+                metadata: ["command_id": "\(invocation.commandId)", "leftover_processes_killed": "\(killed)"])
+        }
+
+        let uploads = Wakeup()
+        let reports = Wakeup()
+        let executor = InvocationExecutor(
+            store: store, runner: runner, configuration: configuration, logger: logger,
+            onProgress: { uploads.ring(); reports.ring() })
+        let scheduler = InvocationScheduler(
+            store: store, executor: executor, parallelism: configuration.parallelism, logger: logger)
+        for invocation in try await store.invocations(in: .received) { scheduler.enqueue(invocation.commandId) }
+
+        let reporter = StatusReporter(
+            api: api, identity: identity, store: store, wakeup: reports, flushTimeout: configuration.shutdownFlushTimeout,
+            logger: logger, onCancelRequested: { await scheduler.cancel($0) })
+        let uploader = ChunkUploader(
+            api: api, identity: identity, store: store, wakeup: uploads, flushTimeout: configuration.shutdownFlushTimeout,
+            logger: logger, onAcknowledged: { reports.ring() })
+        let poller = Poller(
+            api: api, identity: identity, store: store, scheduler: scheduler, waitSeconds: configuration.pollWaitSeconds,
+            logger: logger, onRecorded: { reports.ring() })
+
+        // Shutdown runs in reverse order: stop polling, stop processes (their output lands in
+        // SQLite), deliver output, then deliver final states.
+        let services: [any Service] = [reporter, uploader, scheduler, poller]
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map {
+                    .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+                },
+                logger: logger))
+        logger.notice("node-agent started", metadata: ["version": "\(NodeAgentVersion.current)", "server": "\(configuration.serverURL)"])
+        try await group.run()
+        logger.notice("node-agent stopped")
+    }
+}

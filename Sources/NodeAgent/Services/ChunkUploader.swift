@@ -1,0 +1,163 @@
+import FleetProtocol
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Sends stored chunks to agent-svc in batches, in the order they were cut, and deletes only
+/// what the server's receipts confirm. Resumes from SQLite after any restart.
+public final class ChunkUploader: Service {
+    /// Batch limits: the server takes 8 MiB bodies; JSON escaping can inflate text up to 6×.
+    static let maxChunksPerBatch = 64
+    static let maxRawBytesPerBatch = 2 * 1024 * 1024
+    static let maxEncodedBytesPerBatch = 6 * 1024 * 1024
+    /// Conflicts in a row after which an invocation's chunks are given up (logged as an error).
+    static let maxConflicts = 5
+
+    let api: AgentAPI
+    let identity: IdentityManager
+    let store: AgentStore
+    let wakeup: Wakeup
+    let logger: Logger
+    let flushTimeout: Duration
+    /// Called after an upload deleted chunks (a final report may now be due).
+    let onAcknowledged: @Sendable () -> Void
+    private let retryBase: Duration
+
+    public init(
+        api: AgentAPI, identity: IdentityManager, store: AgentStore, wakeup: Wakeup, flushTimeout: Duration,
+        logger: Logger, retryBase: Duration = .milliseconds(500), onAcknowledged: @escaping @Sendable () -> Void = {}
+    ) {
+        self.api = api
+        self.identity = identity
+        self.store = store
+        self.wakeup = wakeup
+        self.flushTimeout = flushTimeout
+        self.logger = logger
+        self.retryBase = retryBase
+        self.onAcknowledged = onAcknowledged
+    }
+
+    public func run() async throws {
+        var backoff = Backoff(base: retryBase)
+        var log = ConnectionLog(logger: logger, what: "upload")
+        var conflicts: [UUID: Int] = [:]
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            var delay = Duration.seconds(5)
+            do {
+                if try await uploadRound(conflicts: &conflicts) {
+                    log.succeeded()
+                    backoff.reset()
+                    continue  // more may be waiting; go again at once
+                }
+            } catch let error as AgentError {
+                throw error
+            } catch {
+                delay = backoff.next()
+                log.failed(error, retryIn: delay)
+            }
+            await withGracefulShutdownHandler {
+                await wakeup.wait(timeout: delay)
+            } onGracefulShutdown: {
+                self.wakeup.ring()
+            }
+        }
+        await drain(conflicts: &conflicts)
+    }
+
+    /// Uploads what it can before the agent exits, bounded by the flush timeout.
+    private func drain(conflicts: inout [UUID: Int]) async {
+        let deadline = ContinuousClock.now + flushTimeout
+        while ContinuousClock.now < deadline, !Task.isCancelled {
+            do {
+                guard try await uploadRound(conflicts: &conflicts) else { return }
+            } catch {
+                let left = (try? await store.pendingChunkBytes()) ?? -1
+                logger.warning(
+                    "output not yet delivered stays in the local store for the next start",
+                    metadata: ["bytes": "\(left)", "error": "\(error)"])
+                return
+            }
+        }
+    }
+
+    /// One batch per invocation that has chunks waiting (so one busy command cannot starve the
+    /// others). Returns whether anything was acknowledged; throws on a transient failure.
+    func uploadRound(conflicts: inout [UUID: Int]) async throws -> Bool {
+        var progressed = false
+        for id in try await store.invocationsWithChunks() {
+            let chunks = Self.batch(try await store.pendingChunks(id, maxChunks: Self.maxChunksPerBatch, maxBytes: Self.maxRawBytesPerBatch))
+            guard !chunks.isEmpty else { continue }
+            let token = try await identity.token()
+            let answer: UploadLogsResponse
+            do {
+                answer = try await api.uploadLogs(UploadLogsRequest(commandId: id, chunks: chunks.map(\.logChunk)), token: token)
+            } catch .unauthorized(let message) {
+                throw AgentError.identityRejected(message)
+            } catch let error where error.isTransient {
+                throw error
+            } catch .conflict(let message) {
+                conflicts[id, default: 0] += 1
+                logger.error("server refused chunks as conflicting", metadata: ["command_id": "\(id)", "error": "\(message)"])
+                if conflicts[id, default: 0] >= Self.maxConflicts {
+                    try await giveUp(id, because: "conflict (409) \(Self.maxConflicts) times: \(message)")
+                    conflicts[id] = nil
+                }
+                continue
+            } catch {
+                // 403 (not ours), 404 (unknown), 413 or another 4xx: resending will not help.
+                try await giveUp(id, because: "\(error)")
+                continue
+            }
+            conflicts[id] = nil
+            let sent = Set(chunks.map { ChunkKey(stream: $0.stream, offset: $0.offset, length: $0.bytes.count) })
+            let acknowledged = answer.receipts
+                .filter { sent.contains(ChunkKey(stream: $0.stream, offset: $0.offset, length: $0.length)) }
+                .map { (stream: $0.stream, offset: $0.offset) }
+            if try await store.deleteChunks(id, acknowledged: acknowledged) > 0 {
+                progressed = true
+                onAcknowledged()
+            }
+        }
+        return progressed
+    }
+
+    /// Drops an invocation's chunks the server will never accept, loudly.
+    private func giveUp(_ id: UUID, because reason: String) async throws {
+        let pending = try await store.pendingChunks(id, maxChunks: Int.max, maxBytes: Int.max)
+        logger.error(
+            "giving up on output the server refuses",
+            metadata: ["command_id": "\(id)", "chunks": "\(pending.count)", "reason": "\(reason)"])
+        try await store.deleteChunks(id, acknowledged: pending.map { (stream: $0.stream, offset: $0.offset) })
+        onAcknowledged()
+    }
+
+    /// Trims a batch so its JSON stays well under the server's body limit.
+    static func batch(_ chunks: [StoredChunk]) -> [StoredChunk] {
+        var total = 0
+        var result: [StoredChunk] = []
+        for chunk in chunks {
+            let size = encodedSize(chunk.logChunk)
+            if !result.isEmpty, total + size > maxEncodedBytesPerBatch { break }
+            total += size
+            result.append(chunk)
+        }
+        return result
+    }
+
+    /// Bytes `data` takes in the JSON body (escapes counted at their worst, `\u00XX`).
+    static func encodedSize(_ chunk: LogChunk) -> Int {
+        switch chunk.encoding {
+        case .base64: return chunk.data.utf8.count + 64
+        case .utf8:
+            return chunk.data.utf8.reduce(64) { size, byte in
+                size + (byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") ? 6 : 1)
+            }
+        }
+    }
+
+    private struct ChunkKey: Hashable {
+        var stream: LogStream
+        var offset: Int64
+        var length: Int
+    }
+}

@@ -1,0 +1,95 @@
+import FleetProtocol
+import Foundation
+import GRDB
+
+extension AgentStore {
+    /// Stores one cut chunk and advances its stream's byte count, in one transaction.
+    ///
+    /// The offset must continue the stream exactly; anything else is a bug and is refused.
+    public func appendChunk(_ commandId: UUID, stream: LogStream, offset: Int64, bytes: Data) async throws {
+        guard !bytes.isEmpty else { return }
+        let column = stream == .stdout ? "stdout_bytes" : "stderr_bytes"
+        let id = commandId.uuidString
+        try await database.write { db in
+            let stored = try Int64.fetchOne(db, sql: "SELECT \(column) FROM invocations WHERE command_id = ?", arguments: [id])
+            guard let stored else { throw StoreError.corrupt("chunk for unknown invocation \(id)") }
+            guard stored == offset else {
+                throw StoreError.offsetMismatch(commandId: commandId, stream: stream, expected: stored, got: offset)
+            }
+            try db.execute(
+                sql: "INSERT INTO chunks (command_id, stream, offset, data) VALUES (?, ?, ?, ?)",
+                arguments: [id, stream.rawValue, offset, bytes])
+            try db.execute(
+                sql: "UPDATE invocations SET \(column) = ? WHERE command_id = ?", arguments: [offset + Int64(bytes.count), id])
+        }
+        budget.add(Int64(bytes.count))
+    }
+
+    /// Invocations that have chunks waiting, the one with the oldest chunk first.
+    public func invocationsWithChunks() async throws -> [UUID] {
+        try await database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT command_id FROM chunks GROUP BY command_id ORDER BY MIN(seq)"
+            ).compactMap(UUID.init(uuidString:))
+        }
+    }
+
+    /// The oldest waiting chunks of one invocation in the order they were cut, at most
+    /// `maxChunks` and about `maxBytes` (always at least one chunk when any wait).
+    public func pendingChunks(_ commandId: UUID, maxChunks: Int, maxBytes: Int) async throws -> [StoredChunk] {
+        try await database.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT seq, stream, offset, data FROM chunks WHERE command_id = ? ORDER BY seq LIMIT ?",
+                arguments: [commandId.uuidString, maxChunks])
+            var chunks: [StoredChunk] = []
+            var total = 0
+            for row in rows {
+                let streamText: String = row["stream"]
+                guard let stream = LogStream(rawValue: streamText) else { throw StoreError.corrupt("bad stream \(streamText)") }
+                let bytes: Data = row["data"]
+                if !chunks.isEmpty, total + bytes.count > maxBytes { break }
+                total += bytes.count
+                chunks.append(
+                    StoredChunk(seq: row["seq"], commandId: commandId, stream: stream, offset: row["offset"], bytes: bytes))
+            }
+            return chunks
+        }
+    }
+
+    /// Deletes the chunks the server acknowledged; returns how many bytes were freed.
+    @discardableResult
+    public func deleteChunks(_ commandId: UUID, acknowledged: [(stream: LogStream, offset: Int64)]) async throws -> Int64 {
+        guard !acknowledged.isEmpty else { return 0 }
+        let id = commandId.uuidString
+        let freed = try await database.write { db -> Int64 in
+            var freed: Int64 = 0
+            for (stream, offset) in acknowledged {
+                let length = try Int64.fetchOne(
+                    db, sql: "SELECT LENGTH(data) FROM chunks WHERE command_id = ? AND stream = ? AND offset = ?",
+                    arguments: [id, stream.rawValue, offset])
+                guard let length else { continue }
+                try db.execute(
+                    sql: "DELETE FROM chunks WHERE command_id = ? AND stream = ? AND offset = ?",
+                    arguments: [id, stream.rawValue, offset])
+                freed += length
+            }
+            return freed
+        }
+        budget.remove(freed)
+        return freed
+    }
+
+    /// Number of chunks still waiting for one invocation.
+    public func pendingChunkCount(_ commandId: UUID) async throws -> Int {
+        try await database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunks WHERE command_id = ?", arguments: [commandId.uuidString]) ?? 0
+        }
+    }
+
+    /// Bytes in stored chunks, all invocations (what the budget counts).
+    public func pendingChunkBytes() async throws -> Int64 {
+        try await database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM chunks") ?? 0
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import FleetProtocol
+import Foundation
+
+/// The node-facing calls of agent-svc, typed: encodes bodies, decodes answers, classifies errors.
+public struct AgentAPI: Sendable {
+    let transport: any AgentTransport
+    /// Bound on calls that are not long polls.
+    let requestTimeout: Duration
+
+    public init(transport: any AgentTransport, requestTimeout: Duration = .seconds(30)) {
+        self.transport = transport
+        self.requestTimeout = requestTimeout
+    }
+
+    /// `POST /v1/agents/register`; `currentToken` proves ownership when re-registering an existing id.
+    public func register(
+        _ body: RegisterRequest, enrollmentToken: String, currentToken: String? = nil
+    ) async throws(APIError) -> NodeTokenResponse {
+        var headers = ["X-Enrollment-Token": enrollmentToken]
+        if let currentToken { headers["Authorization"] = "Bearer \(currentToken)" }
+        return try await call(FleetPaths.register, body: body, headers: headers, timeout: requestTimeout)
+    }
+
+    /// `POST /v1/agents/token`: a fresh token for the node holding `token`.
+    public func refreshToken(token: String) async throws(APIError) -> NodeTokenResponse {
+        try await call(FleetPaths.refreshToken, body: EmptyBody(), headers: bearer(token), timeout: requestTimeout)
+    }
+
+    /// `POST /v1/agents/poll`: new assignments and cancellations, held up to `waitSec` by the server.
+    public func poll(_ body: PollRequest, token: String) async throws(APIError) -> PollResponse {
+        let wait = Duration.seconds(body.waitSec ?? 0)
+        return try await call(FleetPaths.poll, body: body, headers: bearer(token), timeout: wait + requestTimeout)
+    }
+
+    /// `POST /v1/agents/status`: moves an invocation along its lifecycle.
+    public func report(_ body: StatusReport, token: String) async throws(APIError) -> StatusResponse {
+        try await call(FleetPaths.status, body: body, headers: bearer(token), timeout: requestTimeout)
+    }
+
+    /// `POST /v1/commands/logs`: uploads chunks; the answer has one receipt per chunk.
+    public func uploadLogs(_ body: UploadLogsRequest, token: String) async throws(APIError) -> UploadLogsResponse {
+        try await call(FleetPaths.uploadLogs, body: body, headers: bearer(token), timeout: requestTimeout + .seconds(30))
+    }
+
+    private func bearer(_ token: String) -> [String: String] { ["Authorization": "Bearer \(token)"] }
+
+    private func call<Body: Encodable, Response: Decodable>(
+        _ path: String, body: Body, headers: [String: String], timeout: Duration
+    ) async throws(APIError) -> Response {
+        let data: Data
+        do {
+            data = try FleetJSON.makeEncoder().encode(body)
+        } catch {
+            throw .rejected(status: 0, message: "cannot encode request for \(path): \(error)")
+        }
+        let response: TransportResponse
+        do {
+            response = try await transport.send(
+                TransportRequest(method: .post, path: path, headers: headers, body: data), timeout: timeout)
+        } catch {
+            throw .unavailable("\(path): \(error)")
+        }
+        let decoder = FleetJSON.makeDecoder()
+        guard (200..<300).contains(response.status) else {
+            throw APIError.from(status: response.status, body: try? decoder.decode(ErrorResponse.self, from: response.body))
+        }
+        do {
+            return try decoder.decode(Response.self, from: response.body)
+        } catch {
+            throw .malformedResponse("\(path) answered \(response.status) with an unexpected body: \(error)")
+        }
+    }
+}
+
+/// `{}`: the body of calls that need none.
+struct EmptyBody: Codable, Sendable {}

@@ -1,0 +1,110 @@
+import AgentService
+import FleetAuth
+import FleetProtocol
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import HTTPTypes
+import PostgresNIO
+
+/// One agent-svc on its own fresh database, driven in-process through Hummingbird's test client.
+struct TestFleet: Sendable {
+    static let secret = "test-signing-secret-0123456789abcdef"
+    static let enrollment = "test-enrollment-token"
+
+    let configuration: ServiceConfiguration
+    let tokens: TokenAuthority
+    let logger: Logger
+
+    static func make(tune: (inout ServiceConfiguration) -> Void = { _ in }) async throws -> TestFleet {
+        let settings = try await TestPostgres.shared.makeDatabase()
+        var config = ServiceConfiguration(database: settings, signingSecret: secret, enrollmentToken: enrollment)
+        config.migrationsDirectory = TestPostgres.migrationsDirectory
+        tune(&config)
+        var logger = Logger(label: "agent-svc-test")
+        logger.logLevel = ProcessInfo.processInfo.environment["FLEET_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        return TestFleet(configuration: config, tokens: try await TokenAuthority(secret: secret), logger: logger)
+    }
+
+    /// Runs `body` against a fresh app (router-level or live HTTP).
+    func run<T: Sendable>(
+        _ mode: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> T
+    ) async throws -> T {
+        let client = PostgresClient(configuration: configuration.database.clientConfiguration, backgroundLogger: logger)
+        let (app, _) = buildApplication(configuration: configuration, logger: logger, tokens: tokens, client: client)
+        return try await app.test(mode) { client in try await body(client) }
+    }
+
+    func operatorToken(_ name: String = "alice") async throws -> String {
+        try await tokens.issueOperatorToken(name: name, ttl: 3600).token
+    }
+
+    /// A statement against this test's database (for checks the API does not expose).
+    func sql(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        let connection = try await PostgresConnection.connect(
+            configuration: configuration.database.connectionConfiguration, id: 9, logger: logger)
+        defer { Task { try? await connection.close() } }
+        var rows: [PostgresRow] = []
+        for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+        return rows
+    }
+}
+
+/// Request helpers over the test client.
+extension TestClientProtocol {
+    func send(
+        _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, headers extra: HTTPFields = [:],
+        json: (any Encodable)? = nil, raw: String? = nil
+    ) async throws -> TestResponse {
+        var headers = extra
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        var body: ByteBuffer?
+        if let json {
+            body = ByteBuffer(data: try FleetJSON.makeEncoder().encode(json))
+            headers[.contentType] = "application/json"
+        } else if let raw {
+            body = ByteBuffer(string: raw)
+            headers[.contentType] = "application/json"
+        }
+        return try await execute(uri: uri, method: method, headers: headers, body: body)
+    }
+
+    /// Registers a node and returns its token.
+    func register(_ nodeId: String, attrs: [String: String] = ["os": "linux"]) async throws -> String {
+        let response = try await send(
+            .post, "/v1/agents/register", headers: [enrollmentHeader: TestFleet.enrollment],
+            json: RegisterRequest(nodeId: nodeId, attrs: attrs))
+        guard response.status == .created else { throw TestSetupError("register \(nodeId): \(response.status) \(response.text)") }
+        return try response.decode(NodeTokenResponse.self).token
+    }
+
+    func submit(_ cmd: String, to targets: [String], token: String, timeout: Int? = 30) async throws -> UUID {
+        let response = try await send(
+            .post, "/v1/commands/submit", token: token,
+            json: SubmitCommandRequest(targets: targets, payload: .runCommand(.init(cmd: cmd, timeoutSec: timeout))))
+        guard response.status == .created else { throw TestSetupError("submit: \(response.status) \(response.text)") }
+        return try response.decode(SubmitCommandResponse.self).commandId
+    }
+
+    func poll(token: String, wait: Int = 0, active: [UUID]? = nil) async throws -> PollResponse {
+        let response = try await send(.post, "/v1/agents/poll", token: token, json: PollRequest(waitSec: wait, active: active))
+        guard response.status == .ok else { throw TestSetupError("poll: \(response.status) \(response.text)") }
+        return try response.decode(PollResponse.self)
+    }
+}
+
+let enrollmentHeader = HTTPField.Name("X-Enrollment-Token")!
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try FleetJSON.makeDecoder().decode(T.self, from: Data(body.readableBytesView))
+    }
+
+    /// The `error.code` of an error body.
+    var errorCode: String? { (try? decode(ErrorResponse.self))?.error.code }
+}

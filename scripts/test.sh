@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test the way CI does: build, start a throwaway Postgres cluster in a temp
+# dir on a free port, run all tests against it, stop it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/postgres.sh
+
+PGDIR=$(mktemp -d /tmp/fleet-test-pg.XXXXXX)
+cleanup() { pg_stop "$PGDIR"; rm -rf "$PGDIR"; }
+trap cleanup EXIT
+
+echo "== build"
+swift build --build-tests
+swift build --product agent-svc
+
+echo "== postgres"
+pg_start "$PGDIR"
+echo "postgres on 127.0.0.1:$PGPORT (data in $PGDIR)"
+export FLEET_TEST_PG_HOST=127.0.0.1 FLEET_TEST_PG_PORT=$PGPORT
+
+echo "== swift tests"
+swift test --skip-build "$@"
+
+echo "== openapi"
+python3 scripts/check_openapi.py
