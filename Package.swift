@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "agent-svc", targets: ["agent-svc"]),
         .executable(name: "node-agent", targets: ["node-agent"]),
+        .executable(name: "fleet-tui", targets: ["fleet-tui"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -95,6 +96,37 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
+        ),
+        // ncursesw through a shim header (NCURSES_WIDECHAR must precede the include).
+        .systemLibrary(
+            name: "CNCursesW",
+            providers: [.apt(["libncursesw5-dev"])]
+        ),
+        .target(
+            name: "FleetConsole",
+            dependencies: [
+                "FleetProtocol",
+                "CNCursesW",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fleet-tui",
+            dependencies: [
+                "FleetConsole",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FleetConsoleTests",
+            dependencies: ["FleetConsole", "FleetProtocol"],
+            swiftSettings: testSwiftSettings
         ),
         .testTarget(
             name: "FleetProtocolTests",

@@ -39,8 +39,7 @@ public func buildRouter(
     HealthController(database: parts.database, migrator: migrator, queue: queue, notifier: parts.notifier, metrics: parts.metrics)
         .addRoutes(to: router)
     RegistrationController(
-        enrollmentToken: configuration.enrollmentToken, nodes: nodes, auth: auth, tokens: parts.tokens, tokenTTL: ttl,
-        maxBodyBytes: configuration.maxBodyBytes
+        enrollmentToken: configuration.enrollmentToken, nodes: nodes, auth: auth, tokens: parts.tokens, tokenTTL: ttl
     ).addRoutes(to: router)
     NodeController(
         auth: auth, nodes: nodes, queue: queue, logs: logs, notifier: parts.notifier, tokens: parts.tokens,

@@ -22,8 +22,9 @@ extension CommandPayload {
                 problems.append("payload.cmd is longer than \(Self.maxCommandBytes) bytes")
             }
             if run.cmd.utf8.contains(0) { problems.append("payload.cmd must not contain NUL") }
-            for key in (run.env ?? [:]).keys.sorted() where !Self.isValidEnvName(key) {
-                problems.append("payload.env key '\(key.prefix(64))' is not a valid variable name")
+            for (key, value) in (run.env ?? [:]).sorted(by: { $0.key < $1.key }) {
+                if !Self.isValidEnvName(key) { problems.append("payload.env key '\(key.prefix(64))' is not a valid variable name") }
+                if value.utf8.contains(0) { problems.append("payload.env value of '\(key.prefix(64))' must not contain NUL") }
             }
             if let cwd = run.cwd, !cwd.hasPrefix("/") || cwd.utf8.contains(0) {
                 problems.append("payload.cwd must be an absolute path")
@@ -46,13 +47,12 @@ extension CommandPayload {
                 if !Self.isValidVersion(artifact) { problems.append("payload.artifact_id is not a valid artifact id") }
             }
         case .updatePackage(let update):
-            if update.packages.isEmpty { problems.append("payload.packages must name at least one package") }
+            if update.packages.isEmpty, update.action != .upgrade {
+                problems.append("payload.packages must name at least one package to \(update.action.rawValue)")
+            }
             if update.packages.count > 100 { problems.append("payload.packages names more than 100 packages") }
             for name in update.packages where !FleetValidation.isValidPackageName(name) {
                 problems.append("payload.packages: '\(name.prefix(64))' is not a valid package name")
-            }
-            if update.action == .install || update.action == .remove, update.packages.isEmpty {
-                problems.append("payload.action \(update.action.rawValue) needs packages")
             }
         }
         return problems

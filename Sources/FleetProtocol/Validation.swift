@@ -3,9 +3,12 @@ public enum FleetValidation {
     /// Longest node id accepted.
     public static let maxNodeIdLength = 128
 
+    /// Words that are fixed paths under `/v1/agents/`, so a node may not be called that.
+    public static let reservedNodeIds: Set<String> = ["poll", "token", "status", "register"]
+
     /// Node ids are DNS-like: letters, digits, `.`, `_`, `-`; they never need quoting anywhere.
     public static func isValidNodeId(_ id: String) -> Bool {
-        guard !id.isEmpty, id.utf8.count <= maxNodeIdLength else { return false }
+        guard !id.isEmpty, id.utf8.count <= maxNodeIdLength, !reservedNodeIds.contains(id) else { return false }
         return id.utf8.allSatisfy { byte in
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),

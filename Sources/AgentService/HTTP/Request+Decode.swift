@@ -6,13 +6,14 @@ import Logging
 extension Request {
     /// Decodes the JSON body with the shared coder, turning every failure into a 4xx that
     /// names the field: 413 past `limit`, 400 for malformed JSON or wrong types.
-    func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
+    func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int, emptyMeans empty: T? = nil) async throws -> T {
         let buffer: ByteBuffer
         do {
             buffer = try await body.collect(upTo: limit)
         } catch {
             throw APIError.tooLarge("request body exceeds \(limit) bytes")
         }
+        if buffer.readableBytes == 0, let empty { return empty }
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("request body is empty; expected JSON", code: "invalid_json") }
         do {
             return try FleetJSON.makeDecoder().decode(T.self, from: Data(buffer.readableBytesView))

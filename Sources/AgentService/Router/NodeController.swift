@@ -28,14 +28,11 @@ struct NodeController: Sendable {
     /// Returns queued work at once, or holds the request until a NOTIFY for this node or the wait ends.
     func poll(_ request: Request) async throws -> JSONBody<PollResponse> {
         let node = try await auth.requireNode(request)
-        let body = try await request.decodeJSON(PollRequest.self, limit: 1024 * 1024)
+        let body = try await request.decodeJSON(PollRequest.self, limit: 1024 * 1024, emptyMeans: PollRequest())
         if let wait = body.waitSec, wait < 0 { throw APIError.badRequest("wait_sec must not be negative") }
         if let version = body.agentVersion, version.utf8.count > 64 { throw APIError.badRequest("agent_version is too long") }
         let wait = min(body.waitSec ?? 0, maxWaitSeconds)
-        try await nodes.touch(nodeId: node.nodeId, agentVersion: body.agentVersion)
-        if let active = body.active {
-            try await queue.markForgottenLost(nodeId: node.nodeId, active: active)
-        }
+        try await queue.checkIn(nodeId: node.nodeId, agentVersion: body.agentVersion, active: body.active)
         // Subscribe before looking, so a submit that commits in between still wakes us.
         let subscription = await notifier.subscribe("work:\(node.nodeId)")
         metrics.connectedPollers.increment()
@@ -45,11 +42,10 @@ struct NodeController: Sendable {
         }
         let deadline = ContinuousClock.now + .seconds(wait)
         while true {
-            let assignments = try await queue.claim(nodeId: node.nodeId)
-            let cancels = try await queue.pendingCancels(nodeId: node.nodeId)
+            let response = try await queue.claim(nodeId: node.nodeId)
             let remaining = deadline - ContinuousClock.now
-            if !assignments.isEmpty || !cancels.isEmpty || remaining <= .zero {
-                return JSONBody(PollResponse(assignments: assignments, cancel: cancels))
+            if !response.assignments.isEmpty || !response.cancel.isEmpty || remaining <= .zero {
+                return JSONBody(response)
             }
             _ = await subscription.wait(timeout: remaining)
         }

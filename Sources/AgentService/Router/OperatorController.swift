@@ -40,7 +40,7 @@ struct OperatorController: Sendable {
     func listCommands(_ request: Request) async throws -> JSONBody<CommandListResponse> {
         _ = try await auth.requireOperator(request)
         let limit = try request.queryInt("limit", in: 1...500) ?? 50
-        let cursor = request.uri.queryParameters["cursor"].map(String.init)
+        let cursor = request.uri.queryParameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 }
         return JSONBody(try await queue.list(cursor: cursor, limit: limit))
     }
 
@@ -88,7 +88,10 @@ struct OperatorController: Sendable {
     func listNodes(_ request: Request) async throws -> JSONBody<NodeListResponse> {
         _ = try await auth.requireOperator(request)
         let limit = try request.queryInt("limit", in: 1...10_000) ?? 1000
-        let cursor = request.uri.queryParameters["cursor"].map(String.init)
+        let cursor = request.uri.queryParameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 }
+        if let cursor, !FleetValidation.isValidNodeId(cursor) {
+            throw APIError.badRequest("cursor is not a cursor this API returned", code: "invalid_cursor")
+        }
         return JSONBody(try await nodes.list(after: cursor, limit: limit))
     }
 

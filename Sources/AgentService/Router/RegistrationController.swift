@@ -11,7 +11,6 @@ struct RegistrationController: Sendable {
     let auth: Authenticator
     let tokens: TokenAuthority
     let tokenTTL: TimeInterval
-    let maxBodyBytes: Int
 
     func addRoutes(to router: Router<FleetRequestContext>) {
         router.post("/v1/agents/register") { request, context in try await register(request, context) }
@@ -42,7 +41,7 @@ struct RegistrationController: Sendable {
         case .exists(let version, let revoked):
             if revoked { throw APIError.forbidden("node '\(body.nodeId)' has been revoked") }
             // Only the node itself (holding a current token) may re-register its id.
-            guard let caller = try? await auth.optionalNode(request), caller.nodeId == body.nodeId else {
+            guard let caller = try await auth.optionalNode(request), caller.nodeId == body.nodeId else {
                 throw APIError.conflict("node id '\(body.nodeId)' is already registered", code: "node_exists")
             }
             try await nodes.updateAttrs(nodeId: body.nodeId, attrs: body.attrs)

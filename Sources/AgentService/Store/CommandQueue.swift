@@ -36,34 +36,37 @@ struct CommandQueue: Sendable {
         let auditJSON = String(
             decoding: try FleetJSON.makeEncoder().encode(["command_type": type, "targets": "\(targets.count)"]), as: UTF8.self)
 
-        let createdAt = try await database.transaction("submit command") { connection in
-            let found = try await connection.rows(
-                "SELECT node_id FROM nodes WHERE node_id = ANY(\(targets)) AND revoked_at IS NULL", logger: database.logger)
-            let known = Set(try found.map { try $0.decode(String.self) })
-            let unknown = targets.filter { !known.contains($0) }
-            guard unknown.isEmpty else {
-                throw APIError.badRequest(
-                    "unknown or revoked node ids: \(Self.quoteList(unknown))", code: "unknown_targets")
-            }
-            let created = try await connection.rows(
-                """
+        // One statement, so a submit costs one round trip: the command, its invocations, the
+        // audit row and the NOTIFYs commit together, or (when a target is unknown) nothing does.
+        let rows = try await database.query(
+            "submit command",
+            """
+            WITH known AS (
+                SELECT node_id FROM nodes WHERE node_id = ANY(\(targets)::text[]) AND revoked_at IS NULL FOR SHARE
+            ), command AS (
                 INSERT INTO commands (command_id, command_type, payload, created_by, target_count)
-                VALUES (\(commandId), \(type), \(payloadJSON)::jsonb, \(actor), \(targets.count))
-                RETURNING created_at
-                """, logger: database.logger)
-            try await connection.query(
-                """
+                SELECT \(commandId), \(type), \(payloadJSON)::jsonb, \(actor), \(targets.count)
+                WHERE (SELECT count(*) FROM known) = \(targets.count)
+                RETURNING command_id, created_at
+            ), invocations AS (
                 INSERT INTO invocations (command_id, node_id, state, created_at, deliver_by)
-                SELECT \(commandId), t, 'queued', now(), now() + make_interval(secs => \(deliveryTimeout))
-                FROM unnest(\(targets)::text[]) AS t
-                """, logger: database.logger)
-            try await connection.query(
-                "SELECT pg_notify(\(Self.workChannel), t) FROM unnest(\(targets)::text[]) AS t", logger: database.logger)
-            try await AuditLog.record(
-                on: connection, logger: database.logger, actor: actor, action: "submit", subject: commandId.uuidString,
-                detailJSON: auditJSON)
-            guard let row = created.first else { throw APIError(.internalServerError, code: "internal", message: "insert returned nothing") }
-            return try row.decode(Date.self)
+                SELECT command.command_id, known.node_id, 'queued', now(), now() + make_interval(secs => \(deliveryTimeout))
+                FROM command, known
+                RETURNING node_id
+            ), audit AS (
+                INSERT INTO audit_events (actor, action, subject, detail)
+                SELECT \(actor), 'submit', \(commandId.uuidString), \(auditJSON)::jsonb FROM command
+            )
+            SELECT (SELECT created_at FROM command),
+                   (SELECT COALESCE(array_agg(node_id), '{}') FROM known),
+                   (SELECT count(*)::int FROM (SELECT pg_notify(\(Self.workChannel), node_id) FROM invocations) AS notified)
+            """)
+        guard let row = rows.first else { throw StoreError.database(operation: "submit", underlying: APIError.badRequest("no row")) }
+        let (created, knownTargets, _) = try row.decode((Date?, [String], Int).self)
+        guard let createdAt = created else {
+            let known = Set(knownTargets)
+            throw APIError.badRequest(
+                "unknown or revoked node ids: \(Self.quoteList(targets.filter { !known.contains($0) }))", code: "unknown_targets")
         }
         return SubmitCommandResponse(
             commandId: commandId, commandType: request.commandType, targets: targets, createdAt: createdAt)
@@ -72,7 +75,7 @@ struct CommandQueue: Sendable {
     /// Hands the node its queued invocations (and ones whose lease lapsed), leased for `leaseSeconds`.
     ///
     /// One statement: `FOR UPDATE SKIP LOCKED` keeps two concurrent polls from taking the same row.
-    func claim(nodeId: String, limit: Int = 32) async throws -> [Assignment] {
+    func claim(nodeId: String, limit: Int = 32) async throws -> PollResponse {
         let rows = try await database.query(
             "claim invocations",
             """
@@ -83,49 +86,58 @@ struct CommandQueue: Sendable {
                 ORDER BY created_at
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
+            ), claimed AS (
+                UPDATE invocations i
+                SET state = 'delivered', delivered_at = now(), delivery_count = i.delivery_count + 1,
+                    lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
+                FROM claimable c, commands cmd
+                WHERE i.command_id = c.command_id AND i.node_id = c.node_id AND cmd.command_id = i.command_id
+                RETURNING i.command_id, cmd.command_type, cmd.payload::text AS payload, i.lease_expires_at,
+                          i.delivery_count, i.created_at
             )
-            UPDATE invocations i
-            SET state = 'delivered', delivered_at = now(), delivery_count = i.delivery_count + 1,
-                lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
-            FROM claimable c, commands cmd
-            WHERE i.command_id = c.command_id AND i.node_id = c.node_id AND cmd.command_id = i.command_id
-            RETURNING i.command_id, cmd.command_type, cmd.payload::text, i.lease_expires_at, i.delivery_count, i.created_at
-            """)
-        return try rows.map { row in
-            let (id, type, payload, lease, count, created) = try row.decode((UUID, String, String, Date, Int, Date).self)
-            guard let commandType = CommandType(rawValue: type) else {
-                throw StoreError.database(operation: "claim", underlying: APIError.badRequest("stored command type \(type)"))
-            }
-            return (created, Assignment(
-                commandId: id, payload: try CommandPayload(type: commandType, bodyJSON: Data(payload.utf8)),
-                leaseExpiresAt: lease, deliveryCount: count))
-        }.sorted { $0.0 < $1.0 }.map(\.1)
-    }
-
-    /// Marks `running` invocations the node no longer knows as lost (it restarted mid-run).
-    func markForgottenLost(nodeId: String, active: [UUID]) async throws {
-        _ = try await database.query(
-            "mark forgotten lost",
-            """
-            WITH lost AS (
-                UPDATE invocations SET state = 'lost', finished_at = now(),
-                    reason = 'the node no longer knows this invocation (agent restarted or lost its state)'
-                WHERE node_id = \(nodeId) AND state = 'running' AND NOT (command_id = ANY(\(active)))
-                RETURNING command_id
-            )
-            SELECT pg_notify(\(Self.logsChannel), command_id::text) FROM lost
-            """)
-    }
-
-    /// Invocations on this node whose cancel the agent still has to carry out.
-    func pendingCancels(nodeId: String) async throws -> [UUID] {
-        let rows = try await database.query(
-            "pending cancels",
-            """
-            SELECT command_id FROM invocations
+            SELECT false, command_id, command_type, payload, lease_expires_at, delivery_count, created_at FROM claimed
+            UNION ALL
+            SELECT true, command_id, NULL, NULL, NULL, NULL, created_at FROM invocations
             WHERE node_id = \(nodeId) AND cancel_requested AND state IN ('delivered', 'running')
             """)
-        return try rows.map { try $0.decode(UUID.self) }
+        var assignments: [(Date, Assignment)] = []
+        var cancels: [UUID] = []
+        for row in rows {
+            let (isCancel, id, type, payload, lease, count, created) =
+                try row.decode((Bool, UUID, String?, String?, Date?, Int?, Date).self)
+            if isCancel {
+                cancels.append(id)
+                continue
+            }
+            guard let type, let commandType = CommandType(rawValue: type), let payload, let lease, let count else {
+                throw StoreError.database(operation: "claim", underlying: APIError.badRequest("stored command \(id) is malformed"))
+            }
+            assignments.append((created, Assignment(
+                commandId: id, payload: try CommandPayload(type: commandType, bodyJSON: Data(payload.utf8)),
+                leaseExpiresAt: lease, deliveryCount: count)))
+        }
+        return PollResponse(assignments: assignments.sorted { $0.0 < $1.0 }.map(\.1), cancel: cancels)
+    }
+
+    /// Records that the node polled (last seen, version) and, when it listed what it knows,
+    /// marks `running` invocations it no longer knows as lost (it restarted mid-run). One round trip.
+    func checkIn(nodeId: String, agentVersion: String?, active: [UUID]?) async throws {
+        let checkLost = active != nil
+        _ = try await database.query(
+            "node check-in",
+            """
+            WITH seen AS (
+                UPDATE nodes SET last_seen_at = now(), agent_version = COALESCE(\(agentVersion), agent_version)
+                WHERE node_id = \(nodeId)
+            ), lost AS (
+                UPDATE invocations SET state = 'lost', finished_at = now(),
+                    reason = 'the node no longer knows this invocation (agent restarted or lost its state)'
+                WHERE \(checkLost) AND node_id = \(nodeId) AND state = 'running'
+                  AND NOT (command_id = ANY(\(active ?? [])::uuid[]))
+                RETURNING command_id
+            )
+            SELECT count(*)::int FROM (SELECT pg_notify(\(Self.logsChannel), command_id::text) FROM lost) AS notified
+            """)
     }
 
     static func quoteList(_ values: [String]) -> String {

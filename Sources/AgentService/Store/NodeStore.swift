@@ -65,16 +65,6 @@ struct NodeStore: Sendable {
         return NodeCredentialState(tokenVersion: version, revoked: revoked)
     }
 
-    /// Records that the node is alive (each poll).
-    func touch(nodeId: String, agentVersion: String?) async throws {
-        _ = try await database.query(
-            "touch node",
-            """
-            UPDATE nodes SET last_seen_at = now(), agent_version = COALESCE(\(agentVersion), agent_version)
-            WHERE node_id = \(nodeId)
-            """)
-    }
-
     /// Nodes ordered by id after `cursor`, at most `limit`.
     func list(after cursor: String?, limit: Int) async throws -> NodeListResponse {
         let rows = try await database.query(
@@ -107,7 +97,8 @@ struct NodeStore: Sendable {
         try await database.transaction("revoke node") { connection in
             let rows = try await connection.rows(
                 """
-                UPDATE nodes SET revoked_at = COALESCE(revoked_at, now()), token_version = token_version + 1
+                UPDATE nodes SET revoked_at = COALESCE(revoked_at, now()),
+                    token_version = CASE WHEN revoked_at IS NULL THEN token_version + 1 ELSE token_version END
                 WHERE node_id = \(nodeId) RETURNING revoked_at
                 """, logger: database.logger)
             guard let row = rows.first else { return nil }

@@ -1,0 +1,1 @@
+// The console library: model, renderer and views of fleet-tui.

@@ -1,0 +1,1 @@
+print("fleet-tui: not built yet")
