@@ -48,7 +48,7 @@ struct Fatal: Error, CustomStringConvertible {
 }
 
 func exitWithOneLine(_ error: any Error) -> Never {
-    let text = (error as? any CustomStringConvertible)?.description ?? String(describing: error)
+    let text = String(describing: error)
     FileHandle.standardError.write(Data("\(text.hasPrefix("agent-svc:") ? text : "agent-svc: \(text)")\n".utf8))
     exit(1)
 }

@@ -15,8 +15,14 @@ public actor ChangeNotifier: Service {
         let stream: AsyncStream<Void>
         let notifier: ChangeNotifier
 
-        /// Waits for a change or the timeout; true when woken by a change.
+        /// Waits for a change or the timeout; true when woken by a change. Returns early when the
+        /// service shuts down gracefully, so held long-polls do not delay a SIGTERM.
         public func wait(timeout: Duration) async -> Bool {
+            let woken = try? await cancelWhenGracefulShutdown { await self.race(timeout: timeout) }
+            return woken ?? false
+        }
+
+        private func race(timeout: Duration) async -> Bool {
             await withTaskGroup(of: Bool.self) { group in
                 group.addTask {
                     for await _ in stream { return true }

@@ -1,6 +1,7 @@
 import FleetAuth
 import FleetProtocol
 import Prometheus
+import ServiceLifecycle
 import Foundation
 import Hummingbird
 import Logging
@@ -44,7 +45,7 @@ struct NodeController: Sendable {
         while true {
             let response = try await queue.claim(nodeId: node.nodeId)
             let remaining = deadline - ContinuousClock.now
-            if !response.assignments.isEmpty || !response.cancel.isEmpty || remaining <= .zero {
+            if !response.assignments.isEmpty || !response.cancel.isEmpty || remaining <= .zero || Task.isShuttingDownGracefully {
                 return JSONBody(response)
             }
             _ = await subscription.wait(timeout: remaining)

@@ -1,5 +1,6 @@
 import FleetProtocol
 import Prometheus
+import ServiceLifecycle
 import Foundation
 import Hummingbird
 import Logging
@@ -70,7 +71,9 @@ struct OperatorController: Sendable {
                 throw APIError.notFound("no command \(id.uuidString)")
             }
             let remaining = deadline - ContinuousClock.now
-            guard let subscription, page.chunks.isEmpty, !page.complete, remaining > .zero else { return JSONBody(page) }
+            guard let subscription, page.chunks.isEmpty, !page.complete, remaining > .zero, !Task.isShuttingDownGracefully else {
+                return JSONBody(page)
+            }
             _ = await subscription.wait(timeout: remaining)
         }
     }
