@@ -12,6 +12,7 @@ trap cleanup EXIT
 echo "== build"
 swift build --build-tests
 swift build --product agent-svc
+swift build --product node-agent
 
 echo "== postgres"
 pg_start "$PGDIR"
@@ -23,3 +24,6 @@ swift test --skip-build "$@"
 
 echo "== openapi"
 python3 scripts/check_openapi.py
+
+echo "== end-to-end: real agent-svc, node-agent and Postgres"
+E2E_SKIP_BUILD=1 scripts/e2e.sh

@@ -90,3 +90,8 @@ public struct NodeAgentApp: Service {
         logger.notice("node-agent stopped")
     }
 }
+
+extension NodeAgentApp: CustomStringConvertible {
+    /// ServiceLifecycle logs services by description; the default would print the configuration.
+    public var description: String { "NodeAgentApp(node: \(configuration.nodeId ?? "<from identity>"))" }
+}

@@ -78,7 +78,8 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str, inter
 
 
 def processes_tagged(tag: str) -> list[int]:
-    """Pids whose environment carries FLEET_E2E_TAG=tag (our binaries and their commands)."""
+    """Pids whose environment has FLEET_E2E_TAG starting with `tag` (our binaries and their
+    commands; a session's tag is a prefix of its tests' tags)."""
     needle = f"FLEET_E2E_TAG={tag}".encode()
     found = []
     for entry in os.listdir("/proc"):
@@ -92,19 +93,9 @@ def processes_tagged(tag: str) -> list[int]:
                 environ = f.read().split(b"\0")
         except OSError:
             continue
-        if needle in environ:
+        if any(variable.startswith(needle) for variable in environ):
             found.append(pid)
     return found
-
-
-def process_state(pid: int) -> str | None:
-    """The state letter from /proc/PID/stat, or None when there is no such process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            text = f.read()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2:].split()[0]
 
 
 def group_members(pgid: int) -> list[int]:
@@ -193,6 +184,20 @@ class ManagedProcess:
     def stop(self, timeout: float = 20) -> int | None:
         """SIGTERM, then SIGKILL if it does not exit in time; returns the exit status."""
         return self.kill(signal.SIGTERM, timeout=timeout)
+
+    def terminate(self, timeout: float) -> tuple[int | None, float]:
+        """SIGTERM and wait up to `timeout` s; SIGKILL if it is still running then.
+
+        Returns (exit status, or None when it had to be killed; seconds waited)."""
+        assert self.proc is not None and self.proc.poll() is None, f"{self.name} is not running"
+        started = time.monotonic()
+        self.signal_group(signal.SIGTERM)
+        try:
+            status = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill(signal.SIGKILL)
+            return None, time.monotonic() - started
+        return status, time.monotonic() - started
 
     def cleanup(self) -> None:
         """Teardown: whatever state it is in, the whole group dies."""

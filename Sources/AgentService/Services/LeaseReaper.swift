@@ -24,3 +24,7 @@ struct LeaseReaper: Service {
         }
     }
 }
+
+extension LeaseReaper: CustomStringConvertible {
+    var description: String { "LeaseReaper" }
+}

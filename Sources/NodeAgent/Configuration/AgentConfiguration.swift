@@ -101,3 +101,11 @@ public struct AgentConfiguration: Sendable {
         throw .invalidConfiguration("'\(text.prefix(50))' is not a byte size (e.g. 256M)")
     }
 }
+
+extension AgentConfiguration: CustomStringConvertible {
+    /// Never prints the enrollment token: configurations end up in debug logs.
+    public var description: String {
+        "AgentConfiguration(server: \(serverURL), node: \(nodeId ?? "<from identity>"), state: \(stateDirectory), "
+            + "enrollment token: \(enrollmentToken == nil ? "none" : "<redacted>"))"
+    }
+}
