@@ -21,5 +21,10 @@ export PORT=$(pg_free_port) MAX_BODY_BYTES=$((16 * 1024 * 1024))
 SVC_PID=$!
 for _ in $(seq 100); do curl -sf "localhost:$PORT/readyz" >/dev/null && break; sleep 0.1; done
 OP=$(.build-release/release/agent-svc operator-token --name bench)
+pg_ticks() { cat /proc/$(head -1 "$PGDIR/data/postmaster.pid")/task/*/stat 2>/dev/null >/dev/null; ps -u postgres -o times= | awk '{s+=$1} END {print s}'; }
+SVC_T0=$(awk "{print \$14+\$15}" /proc/$SVC_PID/stat)
+PG_T0=$(pg_ticks)
 python3 scripts/bench_service.py "http://127.0.0.1:$PORT" "$ENROLLMENT_TOKEN" "$OP" "$@"
+echo "agent-svc CPU during the run: $(( ($(awk "{print \$14+\$15}" /proc/$SVC_PID/stat) - SVC_T0) / $(getconf CLK_TCK) )) s"
+echo "postgres CPU during the run: $(( $(pg_ticks) - PG_T0 )) s"
 echo "agent-svc RSS after the run: $(awk '/VmRSS/ {print $2 / 1024 " MB"}' /proc/$SVC_PID/status)"

@@ -114,6 +114,7 @@ def main():
     parser.add_argument("operator")
     parser.add_argument("--submits", type=int, default=1000)
     parser.add_argument("--ingest-mib", type=int, default=512)
+    parser.add_argument("--streams", type=int, default=1, help="concurrent uploading invocations (one process each)")
     args = parser.parse_args()
 
     latencies = bench_latency(args.url, args.enrollment, args.operator, min(50, args.submits))  # warm-up
@@ -123,9 +124,16 @@ def main():
           f"p99 {percentile(latencies, 0.99):.2f} ms, max {max(latencies):.2f} ms")
 
     bench_ingest(args.url, args.enrollment, args.operator, 32)  # warm-up
-    size, chunks, elapsed = bench_ingest(args.url, args.enrollment, args.operator, args.ingest_mib)
-    print(f"log ingest: {size / 1e6:.0f} MB in {chunks} chunks of 64 KiB (16 per request) in {elapsed:.2f} s: "
-          f"{size / 1e6 / elapsed:.1f} MB/s, {chunks / elapsed:.0f} chunks/s")
+    from multiprocessing import Pool
+    per_stream = args.ingest_mib // args.streams
+    start = time.perf_counter()
+    with Pool(args.streams) as pool:
+        results = pool.starmap(bench_ingest, [(args.url, args.enrollment, args.operator, per_stream)] * args.streams)
+    elapsed = time.perf_counter() - start
+    size = sum(r[0] for r in results)
+    chunks = sum(r[1] for r in results)
+    print(f"log ingest ({args.streams} stream{'s' if args.streams > 1 else ''}): {size / 1e6:.0f} MB in {chunks} chunks "
+          f"of 64 KiB (16 per request) in {elapsed:.2f} s: {size / 1e6 / elapsed:.1f} MB/s, {chunks / elapsed:.0f} chunks/s")
 
 
 if __name__ == "__main__":

@@ -18,8 +18,7 @@ public actor ChangeNotifier: Service {
         /// Waits for a change or the timeout; true when woken by a change. Returns early when the
         /// service shuts down gracefully, so held long-polls do not delay a SIGTERM.
         public func wait(timeout: Duration) async -> Bool {
-            let woken = try? await cancelWhenGracefulShutdown { await self.race(timeout: timeout) }
-            return woken ?? false
+            await cancelWhenGracefulShutdown { await self.race(timeout: timeout) }
         }
 
         private func race(timeout: Duration) async -> Bool {
