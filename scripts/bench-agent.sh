@@ -13,6 +13,7 @@ swift build -c release --scratch-path .build-release --product agent-svc
 swift build -c release --scratch-path .build-release --product node-agent
 BIN=.build-release/release
 WORK=$(mktemp -d /tmp/fleet-bench-agent.XXXXXX)
+chmod 755 "$WORK"  # the postgres user must reach the cluster inside it
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pg_stop "$WORK/pg"; rm -rf "$WORK"; }
 trap cleanup EXIT

@@ -21,6 +21,10 @@ public final class AgentStore: Sendable {
         var configuration = GRDB.Configuration()
         configuration.busyMode = .timeout(10)
         configuration.label = "node-agent"
+        // WAL + synchronous=NORMAL: a commit survives the agent being killed (-9) without an
+        // fsync per chunk; only an OS crash or power cut can drop the last commits, and then the
+        // server marks what the agent no longer knows `lost` instead of losing it silently.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         let path = (directory as NSString).appendingPathComponent("agent.sqlite")
         // Output can hold secrets: the database and its WAL/SHM files (which SQLite creates with
         // the database's mode) are readable by the agent's user only.
