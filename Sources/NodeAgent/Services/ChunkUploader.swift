@@ -85,12 +85,13 @@ public final class ChunkUploader: Service {
     func uploadRound(conflicts: inout [UUID: Int]) async throws -> Bool {
         var progressed = false
         for id in try await store.invocationsWithChunks() {
-            let chunks = Self.batch(try await store.pendingChunks(id, maxChunks: Self.maxChunksPerBatch, maxBytes: Self.maxRawBytesPerBatch))
-            guard !chunks.isEmpty else { continue }
+            let prepared = Self.batch(try await store.pendingChunks(id, maxChunks: Self.maxChunksPerBatch, maxBytes: Self.maxRawBytesPerBatch))
+            guard !prepared.isEmpty else { continue }
+            let chunks = prepared.map(\.stored)
             let token = try await identity.token()
             let answer: UploadLogsResponse
             do {
-                answer = try await api.uploadLogs(UploadLogsRequest(commandId: id, chunks: chunks.map(\.logChunk)), token: token)
+                answer = try await api.uploadLogs(UploadLogsRequest(commandId: id, chunks: prepared.map(\.wire)), token: token)
             } catch .unauthorized(let message) {
                 throw AgentError.identityRejected(message)
             } catch let error where error.isTransient {
@@ -132,14 +133,16 @@ public final class ChunkUploader: Service {
     }
 
     /// Trims a batch so its JSON stays well under the server's body limit.
-    static func batch(_ chunks: [StoredChunk]) -> [StoredChunk] {
+    /// Each chunk's wire form is built once here (validating UTF-8 scans every byte).
+    static func batch(_ chunks: [StoredChunk]) -> [(stored: StoredChunk, wire: LogChunk)] {
         var total = 0
-        var result: [StoredChunk] = []
+        var result: [(stored: StoredChunk, wire: LogChunk)] = []
         for chunk in chunks {
-            let size = encodedSize(chunk.logChunk)
+            let wire = chunk.logChunk
+            let size = encodedSize(wire)
             if !result.isEmpty, total + size > maxEncodedBytesPerBatch { break }
             total += size
-            result.append(chunk)
+            result.append((chunk, wire))
         }
         return result
     }
@@ -149,8 +152,11 @@ public final class ChunkUploader: Service {
         switch chunk.encoding {
         case .base64: return chunk.data.utf8.count + 64
         case .utf8:
-            return chunk.data.utf8.reduce(64) { size, byte in
-                size + (byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") ? 6 : 1)
+            var data = chunk.data
+            return data.withUTF8 { bytes in
+                var size = 64 + bytes.count
+                for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C { size += 5 }
+                return size
             }
         }
     }
