@@ -25,5 +25,8 @@ swift test --skip-build "$@"
 echo "== openapi"
 python3 scripts/check_openapi.py
 
+echo "== deploy/: compose, Kong config, Dockerfiles (offline)"
+scripts/check-deploy.sh
+
 echo "== end-to-end: real agent-svc, node-agent and Postgres"
 E2E_SKIP_BUILD=1 scripts/e2e.sh

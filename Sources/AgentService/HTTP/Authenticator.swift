@@ -31,6 +31,14 @@ struct Authenticator: Sendable {
         return NodeIdentity(nodeId: claims.subject)
     }
 
+    /// A node token's claims, signature and role checked but not yet its generation: for the
+    /// poll, which checks generation and revocation in the same statement as its check-in.
+    func nodeClaims(_ request: Request) async throws -> FleetClaims {
+        let claims = try await verify(request)
+        guard claims.role == .node else { throw APIError.forbidden("this route needs a node token") }
+        return claims
+    }
+
     /// The node identity behind an optional bearer token (re-registration proof), or nil.
     func optionalNode(_ request: Request) async throws -> NodeIdentity? {
         guard request.headers[.authorization] != nil else { return nil }

@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// The service's Prometheus registry and the instruments the code records into.
 ///
@@ -24,17 +25,35 @@ public final class ServiceMetrics: Sendable {
             descriptor: .init(metricName: "fleet_commands_submitted", unitName: "total", helpText: "Commands submitted"))
     }
 
+    private struct RequestKey: Hashable {
+        var method: String
+        var route: String
+        var status: Int
+    }
+
+    /// Instruments per label set, so the hot path does not rebuild them on every request.
+    private let instruments = Mutex<[RequestKey: (Counter, DurationHistogram)]>([:])
+
     /// Counts one finished request.
     func recordRequest(method: String, route: String, status: Int, seconds: Duration) {
-        registry.makeCounter(
-            descriptor: .init(metricName: "fleet_http_requests", unitName: "total", helpText: "HTTP requests"),
-            labels: [("method", method), ("route", route), ("status", String(status))]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: .init(metricName: "fleet_http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
-            labels: [("method", method), ("route", route)],
-            buckets: Self.latencyBuckets
-        ).record(seconds)
+        let key = RequestKey(method: method, route: route, status: status)
+        let (counter, histogram) = instruments.withLock { cache in
+            if let cached = cache[key] { return cached }
+            let made = (
+                registry.makeCounter(
+                    descriptor: .init(metricName: "fleet_http_requests", unitName: "total", helpText: "HTTP requests"),
+                    labels: [("method", method), ("route", route), ("status", String(status))]),
+                registry.makeDurationHistogram(
+                    descriptor: .init(
+                        metricName: "fleet_http_request_duration", unitName: "seconds", helpText: "HTTP request latency"),
+                    labels: [("method", method), ("route", route)],
+                    buckets: Self.latencyBuckets)
+            )
+            cache[key] = made
+            return made
+        }
+        counter.increment()
+        histogram.record(seconds)
     }
 
     static let latencyBuckets: [Duration] = [

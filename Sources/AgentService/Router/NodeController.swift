@@ -28,12 +28,16 @@ struct NodeController: Sendable {
 
     /// Returns queued work at once, or holds the request until a NOTIFY for this node or the wait ends.
     func poll(_ request: Request) async throws -> JSONBody<PollResponse> {
-        let node = try await auth.requireNode(request)
+        let claims = try await auth.nodeClaims(request)
+        let node = NodeIdentity(nodeId: claims.subject)
         let body = try await request.decodeJSON(PollRequest.self, limit: 1024 * 1024, emptyMeans: PollRequest())
         if let wait = body.waitSec, wait < 0 { throw APIError.badRequest("wait_sec must not be negative") }
         if let version = body.agentVersion, version.utf8.count > 64 { throw APIError.badRequest("agent_version is too long") }
         let wait = min(body.waitSec ?? 0, maxWaitSeconds)
-        try await queue.checkIn(nodeId: node.nodeId, agentVersion: body.agentVersion, active: body.active)
+        // One round trip: token generation and revocation checked, last-seen recorded, forgotten runs lost.
+        guard try await queue.checkIn(
+            nodeId: node.nodeId, tokenVersion: claims.ver ?? -1, agentVersion: body.agentVersion, active: body.active)
+        else { throw APIError.unauthorized("token has been revoked or the node is not registered") }
         // Subscribe before looking, so a submit that commits in between still wakes us.
         let subscription = await notifier.subscribe("work:\(node.nodeId)")
         metrics.connectedPollers.increment()

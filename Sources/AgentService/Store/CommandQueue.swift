@@ -121,23 +121,29 @@ struct CommandQueue: Sendable {
 
     /// Records that the node polled (last seen, version) and, when it listed what it knows,
     /// marks `running` invocations it no longer knows as lost (it restarted mid-run). One round trip.
-    func checkIn(nodeId: String, agentVersion: String?, active: [UUID]?) async throws {
+    /// Returns false when the node is unknown, revoked, or the token is of an older generation.
+    func checkIn(nodeId: String, tokenVersion: Int, agentVersion: String?, active: [UUID]?) async throws -> Bool {
         let checkLost = active != nil
-        _ = try await database.query(
+        let rows = try await database.query(
             "node check-in",
             """
             WITH seen AS (
                 UPDATE nodes SET last_seen_at = now(), agent_version = COALESCE(\(agentVersion), agent_version)
-                WHERE node_id = \(nodeId)
+                WHERE node_id = \(nodeId) AND revoked_at IS NULL AND token_version = \(tokenVersion)
+                RETURNING node_id
             ), lost AS (
                 UPDATE invocations SET state = 'lost', finished_at = now(),
                     reason = 'the node no longer knows this invocation (agent restarted or lost its state)'
-                WHERE \(checkLost) AND node_id = \(nodeId) AND state = 'running'
+                WHERE \(checkLost) AND node_id IN (SELECT node_id FROM seen) AND state = 'running'
                   AND NOT (command_id = ANY(\(active ?? [])::uuid[]))
                 RETURNING command_id
             )
-            SELECT count(*)::int FROM (SELECT pg_notify(\(Self.logsChannel), command_id::text) FROM lost) AS notified
+            SELECT (SELECT count(*)::int FROM seen),
+                   (SELECT count(*)::int FROM (SELECT pg_notify(\(Self.logsChannel), command_id::text) FROM lost) AS notified)
             """)
+        guard let row = rows.first else { return false }
+        let (seen, _) = try row.decode((Int, Int).self)
+        return seen == 1
     }
 
     static func quoteList(_ values: [String]) -> String {
