@@ -13,6 +13,7 @@ echo "== build"
 swift build --build-tests
 swift build --product agent-svc
 swift build --product node-agent
+swift build --product fleet-tui
 
 echo "== postgres"
 pg_start "$PGDIR"
@@ -27,6 +28,9 @@ python3 scripts/check_openapi.py
 
 echo "== deploy/: compose, Kong config, Dockerfiles (offline)"
 scripts/check-deploy.sh
+
+echo "== fleet-tui driven in tmux against a real agent-svc and node-agent"
+FLEET_BIN="$(swift build --show-bin-path)" python3 -m pytest -q -p no:cacheprovider tests/tui
 
 echo "== end-to-end: real agent-svc, node-agent and Postgres"
 E2E_SKIP_BUILD=1 scripts/e2e.sh

@@ -12,28 +12,27 @@ public actor ChangeNotifier: Service {
     public struct Subscription: Sendable {
         let key: String
         let id: UInt64
-        let stream: AsyncStream<Void>
         let notifier: ChangeNotifier
 
         /// Waits for a change or the timeout; true when woken by a change. Returns early when the
-        /// service shuts down gracefully, so held long-polls do not delay a SIGTERM.
+        /// request is cancelled or the service shuts down gracefully, so held long-polls never
+        /// delay a SIGTERM.
+        ///
+        /// No task or timer per wait: the waiter parks a continuation and one ticker in the
+        /// notifier resumes expired ones, which is what keeps 10,000 held polls cheap.
         public func wait(timeout: Duration) async -> Bool {
-            await cancelWhenGracefulShutdown { await self.race(timeout: timeout) }
-        }
-
-        private func race(timeout: Duration) async -> Bool {
-            await withTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    for await _ in stream { return true }
-                    return false
+            let release = { @Sendable in
+                Task { await notifier.resume(key: key, id: id, woken: false) }
+                return
+            }
+            return await withGracefulShutdownHandler {
+                await withTaskCancellationHandler {
+                    await notifier.park(key: key, id: id, deadline: .now + timeout)
+                } onCancel: {
+                    release()
                 }
-                group.addTask {
-                    try? await Task.sleep(for: timeout)
-                    return false
-                }
-                let woken = await group.next() ?? false
-                group.cancelAll()
-                return woken
+            } onGracefulShutdown: {
+                release()
             }
         }
 
@@ -41,9 +40,20 @@ public actor ChangeNotifier: Service {
         public func cancel() async { await notifier.unsubscribe(key: key, id: id) }
     }
 
+    /// One subscriber: a change that arrives while it is not parked is remembered.
+    struct Waiter {
+        var continuation: CheckedContinuation<Bool, Never>?
+        var deadline: ContinuousClock.Instant = .now
+        var changed = false
+    }
+
+    /// How often expired waits are resumed; long-poll timeouts are this coarse.
+    static let tick: Duration = .milliseconds(200)
+
     private let configuration: PostgresConnection.Configuration
     private let logger: Logger
-    private var waiters: [String: [UInt64: AsyncStream<Void>.Continuation]] = [:]
+    private var waiters: [String: [UInt64: Waiter]] = [:]
+    private var parked = 0
     private var nextId: UInt64 = 0
     private(set) var isListening = false
 
@@ -55,34 +65,91 @@ public actor ChangeNotifier: Service {
     /// Subscribes to `key`; call ``Subscription/cancel()`` when done.
     public func subscribe(_ key: String) -> Subscription {
         nextId &+= 1
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        waiters[key, default: [:]][nextId] = continuation
-        return Subscription(key: key, id: nextId, stream: stream, notifier: self)
+        waiters[key, default: [:]][nextId] = Waiter()
+        return Subscription(key: key, id: nextId, notifier: self)
     }
 
-    /// Number of subscriptions currently held (the connected-pollers gauge reads this).
+    /// Number of subscriptions currently held.
     public var subscriptionCount: Int { waiters.values.reduce(0) { $0 + $1.count } }
 
+    func park(key: String, id: UInt64, deadline: ContinuousClock.Instant) async -> Bool {
+        guard var waiter = waiters[key]?[id], !Task.isCancelled, !Task.isShuttingDownGracefully else { return false }
+        if waiter.changed {
+            waiters[key]?[id]?.changed = false
+            return true
+        }
+        return await withCheckedContinuation { continuation in
+            waiter.continuation = continuation
+            waiter.deadline = deadline
+            waiters[key]?[id] = waiter
+            parked += 1
+        }
+    }
+
+    /// Resumes a parked waiter (or marks it changed when `woken` and it is not parked).
+    func resume(key: String, id: UInt64, woken: Bool) {
+        guard var waiter = waiters[key]?[id] else { return }
+        if let continuation = waiter.continuation {
+            waiter.continuation = nil
+            waiter.changed = false
+            parked -= 1
+            waiters[key]?[id] = waiter
+            continuation.resume(returning: woken)
+        } else if woken {
+            waiters[key]?[id]?.changed = true
+        }
+    }
+
     func unsubscribe(key: String, id: UInt64) {
-        waiters[key]?.removeValue(forKey: id)?.finish()
+        resume(key: key, id: id, woken: false)
+        waiters[key]?.removeValue(forKey: id)
         if waiters[key]?.isEmpty == true { waiters.removeValue(forKey: key) }
     }
 
     /// Wakes every subscriber of `key`.
     func deliver(_ key: String) {
         logger.trace("change notification", metadata: ["key": "\(key)", "waiters": "\(waiters[key]?.count ?? 0)"])
-        guard let subscribers = waiters[key] else { return }
-        for continuation in subscribers.values { continuation.yield() }
+        guard let ids = waiters[key]?.keys else { return }
+        for id in Array(ids) { resume(key: key, id: id, woken: true) }
     }
 
     /// Wakes everyone: after a reconnect, notifications may have been missed.
     private func wakeAll() {
-        for subscribers in waiters.values { for continuation in subscribers.values { continuation.yield() } }
+        for (key, subscribers) in waiters { for id in Array(subscribers.keys) { resume(key: key, id: id, woken: true) } }
+    }
+
+    /// Resumes waits whose deadline passed.
+    private func expire(now: ContinuousClock.Instant) {
+        guard parked > 0 else { return }
+        for (key, subscribers) in waiters {
+            for (id, waiter) in subscribers where waiter.continuation != nil && waiter.deadline <= now {
+                resume(key: key, id: id, woken: false)
+            }
+        }
+    }
+
+    /// Resumes everything parked and refuses new waits: the process is stopping.
+    private func releaseAll() {
+        for (key, subscribers) in waiters { for id in Array(subscribers.keys) { resume(key: key, id: id, woken: false) } }
     }
 
     private func setListening(_ value: Bool) { isListening = value }
 
     public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.listenLoop() }
+            group.addTask {
+                while !Task.isCancelledOrShuttingDown {
+                    try? await Task.sleep(for: Self.tick)
+                    await self.expire(now: .now)
+                }
+            }
+            await group.waitForAll()
+        }
+        releaseAll()
+    }
+
+    private func listenLoop() async {
         var backoff = Duration.milliseconds(250)
         var reportedDown = false
         while !Task.isCancelledOrShuttingDown {

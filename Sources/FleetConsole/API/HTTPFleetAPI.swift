@@ -1,0 +1,125 @@
+import AsyncHTTPClient
+import FleetProtocol
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// ``FleetAPI`` over HTTP with AsyncHTTPClient and an operator bearer token.
+public struct HTTPFleetAPI: FleetAPI {
+    public let baseURL: String
+    private let token: String
+    private let client: HTTPClient
+    /// Largest response body read (a page of logs is at most ~4 MiB; 10,000 nodes are ~3 MiB).
+    private let maxBody = 64 * 1024 * 1024
+
+    /// `baseURL` like `http://127.0.0.1:8080`; `token` an operator JWT.
+    public init(baseURL: String, token: String, client: HTTPClient = .shared) {
+        var url = baseURL
+        while url.hasSuffix("/") { url.removeLast() }
+        self.baseURL = url
+        self.token = token
+        self.client = client
+    }
+
+    public func listNodes(limit: Int, cursor: String?) async throws(APIError) -> NodeListResponse {
+        try await get(FleetPaths.agents, query: [("limit", String(limit)), ("cursor", cursor)])
+    }
+
+    public func listCommands(limit: Int, cursor: String?) async throws(APIError) -> CommandListResponse {
+        try await get(FleetPaths.commands, query: [("limit", String(limit)), ("cursor", cursor)])
+    }
+
+    public func command(_ id: UUID) async throws(APIError) -> CommandDetail {
+        try await get(FleetPaths.command(id.uuidString.lowercased()), query: [])
+    }
+
+    public func logs(_ id: UUID, nodeId: String?, cursor: String?, limit: Int, wait: Int) async throws(APIError)
+        -> LogPage
+    {
+        try await get(
+            FleetPaths.logs(id.uuidString.lowercased()),
+            query: [("node_id", nodeId), ("cursor", cursor), ("limit", String(limit)), ("wait", String(wait))],
+            timeout: .seconds(Int64(wait) + 20))
+    }
+
+    public func submit(_ request: SubmitCommandRequest) async throws(APIError) -> SubmitCommandResponse {
+        try await send(.POST, FleetPaths.submit, body: request)
+    }
+
+    public func cancel(_ id: UUID) async throws(APIError) -> CancelResponse {
+        try await send(.POST, FleetPaths.cancel(id.uuidString.lowercased()), body: EmptyBody())
+    }
+
+    public func revoke(_ nodeId: String) async throws(APIError) -> RevokeResponse {
+        try await send(.POST, FleetPaths.revoke(Self.escape(nodeId)), body: EmptyBody())
+    }
+
+    private struct EmptyBody: Encodable {}
+
+    private func get<T: Decodable>(_ path: String, query: [(String, String?)], timeout: TimeAmount = .seconds(5))
+        async throws(APIError) -> T
+    {
+        let pairs = query.compactMap { key, value in value.map { "\(key)=\(Self.escape($0))" } }
+        let url = baseURL + path + (pairs.isEmpty ? "" : "?" + pairs.joined(separator: "&"))
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        return try await execute(request, timeout: timeout)
+    }
+
+    private func send<T: Decodable, B: Encodable>(_ method: HTTPMethod, _ path: String, body: B) async throws(APIError)
+        -> T
+    {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Content-Type", value: "application/json")
+        do {
+            request.body = .bytes(ByteBuffer(data: try FleetJSON.makeEncoder().encode(body)))
+        } catch {
+            throw .invalidResponse("cannot encode request: \(error)")
+        }
+        return try await execute(request, timeout: .seconds(20))
+    }
+
+    private func execute<T: Decodable>(_ request: HTTPClientRequest, timeout: TimeAmount) async throws(APIError) -> T {
+        var request = request
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Accept", value: "application/json")
+        let status: Int
+        let body: ByteBuffer
+        do {
+            let response = try await client.execute(request, timeout: timeout)
+            status = Int(response.status.code)
+            body = try await response.body.collect(upTo: maxBody)
+        } catch {
+            throw .unreachable(Self.describe(error))
+        }
+        let data = Data(buffer: body)
+        guard (200..<300).contains(status) else {
+            if let error = try? FleetJSON.makeDecoder().decode(ErrorResponse.self, from: data) {
+                throw .server(status: status, code: error.error.code, message: error.error.message)
+            }
+            throw .server(status: status, code: "http_\(status)", message: String(decoding: data.prefix(200), as: UTF8.self))
+        }
+        do {
+            return try FleetJSON.makeDecoder().decode(T.self, from: data)
+        } catch {
+            throw .invalidResponse("\(T.self): \(error)")
+        }
+    }
+
+    /// A short reason for a transport failure ("connection refused", "timed out").
+    static func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
+        if text.contains("Timeout") || text.contains("timeout") || text.contains("deadlineExceeded") { return "timed out" }
+        if text.contains("remoteConnectionClosed") { return "connection closed" }
+        return String(text.prefix(120))
+    }
+
+    /// Percent-encodes a query value or path segment (everything but unreserved characters).
+    static func escape(_ text: String) -> String {
+        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}

@@ -1,1 +1,0 @@
-// The console library: model, renderer and views of fleet-tui.

@@ -1,0 +1,56 @@
+import FleetProtocol
+import Foundation
+
+extension ConsoleState {
+    /// Whether the Logs view is open on the tail of `generation` (older tails' pages are dropped).
+    public func hasLogs(_ generation: Int) -> Bool { logs != nil && generation == logGeneration }
+
+    /// Applies what a background task reported; returns follow-up effects.
+    public mutating func apply(_ event: ConsoleEvent, now: Date) -> [Effect] {
+        switch event {
+        case .nodes(let list):
+            nodes.replace(list)
+        case .commands(let list):
+            commands.replace(list)
+        case .command(let detail):
+            if command?.commandId == detail.command.commandId { command?.replace(detail) }
+            if logs?.commandId == detail.command.commandId { logs?.targetCount = detail.command.targetCount }
+        case .log(let generation, let tailEvent):
+            guard generation == logGeneration, logs != nil else { return [] }
+            switch tailEvent {
+            case .page(let page): logs?.apply(page)
+            case .failed(let error): logs?.error = error.description
+            case .finished: break
+            }
+        case .submitted(let response):
+            say("submitted \(Format.shortId(response.commandId)) to \(response.targets.count) node(s)", now: now)
+            if screen == .run { _ = pop() }
+            form = nil
+            nodes.clearSelection()
+            return push(.logs(response.commandId, node: nil))
+        case .cancelled(let response):
+            say("cancel: \(response.cancelled) cancelled, \(response.cancelling) stopping", now: now)
+            return [.refresh]
+        case .revoked(let done, let failed):
+            if failed.isEmpty {
+                say("revoked \(done.count) node(s)", now: now)
+            } else {
+                let first = failed.sorted { $0.key < $1.key }.first.map { "\($0.key): \($0.value)" } ?? ""
+                say("revoked \(done.count), failed \(failed.count): \(first)", error: true, now: now, seconds: 8)
+            }
+            nodes.clearSelection()
+            return [.refresh]
+        case .actionFailed(let what, let error):
+            say("\(what) failed: \(error.description)", error: true, now: now, seconds: 8)
+        case .reachable:
+            connection = .connected
+        case .unreachable(let error):
+            if case .unreachable(_, let since) = connection {
+                connection = .unreachable(error.description, since: since)
+            } else {
+                connection = .unreachable(error.description, since: now)
+            }
+        }
+        return []
+    }
+}
