@@ -92,6 +92,24 @@ struct QueueTests {
         }
     }
 
+    @Test("delivered work the agent lists as known keeps its lease and is not delivered again")
+    func knownWorkKeepsItsLease() async throws {
+        let fleet = try await TestFleet.make { $0.leaseSeconds = 1 }
+        try await fleet.run { client in
+            let op = try await fleet.operatorToken()
+            let node = try await client.register("edge-1")
+            let id = try await client.submit("true", to: ["edge-1"], token: op)
+            #expect(try await client.poll(token: node, active: []).assignments.map(\.commandId) == [id])
+            for _ in 0..<3 {
+                try await Task.sleep(for: .milliseconds(600))
+                #expect(try await client.poll(token: node, active: [id]).assignments.isEmpty)
+            }
+            // once the agent forgets it (restart before recording), the lapsed lease redelivers it
+            try await Task.sleep(for: .milliseconds(1200))
+            #expect(try await client.poll(token: node, active: []).assignments.map(\.commandId) == [id])
+        }
+    }
+
     @Test("a submit wakes a waiting long-poll through NOTIFY well under a second")
     func notifyWakesPoll() async throws {
         let fleet = try await TestFleet.make()

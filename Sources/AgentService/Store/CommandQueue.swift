@@ -120,7 +120,8 @@ struct CommandQueue: Sendable {
     }
 
     /// Records that the node polled (last seen, version) and, when it listed what it knows,
-    /// marks `running` invocations it no longer knows as lost (it restarted mid-run). One round trip.
+    /// marks `running` invocations it no longer knows as lost (it restarted mid-run) and renews
+    /// the lease of delivered ones it does know. One round trip.
     /// Returns false when the node is unknown, revoked, or the token is of an older generation.
     func checkIn(nodeId: String, tokenVersion: Int, agentVersion: String?, active: [UUID]?) async throws -> Bool {
         let checkLost = active != nil
@@ -137,6 +138,12 @@ struct CommandQueue: Sendable {
                 WHERE \(checkLost) AND node_id IN (SELECT node_id FROM seen) AND state = 'running'
                   AND NOT (command_id = ANY(\(active ?? [])::uuid[]))
                 RETURNING command_id
+            ), known AS (
+                -- Delivered work the agent has recorded but not started (all its slots busy):
+                -- renew the lease so it is not handed out again.
+                UPDATE invocations SET lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
+                WHERE node_id IN (SELECT node_id FROM seen) AND state = 'delivered'
+                  AND command_id = ANY(\(active ?? [])::uuid[])
             )
             SELECT (SELECT count(*)::int FROM seen),
                    (SELECT count(*)::int FROM (SELECT pg_notify(\(Self.logsChannel), command_id::text) FROM lost) AS notified)
