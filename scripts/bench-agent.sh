@@ -6,30 +6,29 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/postgres.sh
+. scripts/lib/fleet.sh
 IDLE=${1:-60}
 MB=${2:-200}
 
 swift build -c release --scratch-path .build-release --product agent-svc
 swift build -c release --scratch-path .build-release --product node-agent
-BIN=.build-release/release
+FLEET_BIN=.build-release/release FLEET_LOG_LEVEL=warning
+BIN=$FLEET_BIN
 WORK=$(mktemp -d /tmp/fleet-bench-agent.XXXXXX)
 chmod 755 "$WORK"  # the postgres user must reach the cluster inside it
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pg_stop "$WORK/pg"; rm -rf "$WORK"; }
+SVC_PID=
+NODE_PIDS=()
+cleanup() { fleet_stop_pids ${SVC_PID:+"$SVC_PID"} "${NODE_PIDS[@]}"; pg_stop "$WORK/pg"; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 pg_start "$WORK/pg"
-psql -q -h 127.0.0.1 -p "$PGPORT" -U postgres -c 'CREATE DATABASE fleet'
-export JWT_SIGNING_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-export ENROLLMENT_TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-export DB_HOST=127.0.0.1 DB_PORT=$PGPORT DB_USER=postgres DB_NAME=fleet LOG_LEVEL=warning
-export PORT=$(pg_free_port)
-$BIN/agent-svc >"$WORK/agent-svc.log" 2>&1 & PIDS+=($!)
-for _ in $(seq 100); do curl -sf "localhost:$PORT/readyz" >/dev/null && break; sleep 0.1; done
-OP=$($BIN/agent-svc operator-token --name bench)
-
-AGENT_SVC_URL=http://127.0.0.1:$PORT NODE_ID=bench-node STATE_DIR=$WORK/agent LOG_LEVEL=warning \
-    $BIN/node-agent >"$WORK/node-agent.log" 2>&1 & AGENT=$!; PIDS+=($AGENT)
+fleet_createdb fleet
+fleet_secrets "$WORK/secrets.env"
+PORT=$(pg_free_port)
+fleet_start_svc "$PORT" "$WORK/agent-svc.log"
+OP=$("$FLEET_BIN/agent-svc" operator-token --name bench)
+fleet_start_node bench-node "" "$WORK/agent" "$WORK/node-agent.log" "http://127.0.0.1:$PORT"
+AGENT=${NODE_PIDS[0]}
 sleep 3
 
 size=$(stat -c %s $BIN/node-agent)

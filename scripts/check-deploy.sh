@@ -206,13 +206,14 @@ smoke() {
     local agent_bin=${AGENT_SVC_BIN:-$REPO/.build/debug/agent-svc}
     local node_bin=${NODE_AGENT_BIN:-$REPO/.build/debug/node-agent}
     if [ ! -x "$agent_bin" ] || [ ! -x "$node_bin" ]; then
-        skip "smoke: no agent-svc/node-agent binaries (swift build --product agent-svc; swift build --product node-agent)"
+        # Missing prerequisites fail: a check that quietly does not run proves nothing (--no-smoke opts out).
+        fail "smoke: no agent-svc/node-agent binaries (swift build --product agent-svc; swift build --product node-agent)"
         return
     fi
     . scripts/lib/postgres.sh
-    if ! pg_bindir >/dev/null 2>&1; then skip "smoke: Postgres not installed"; return; fi
+    if ! pg_bindir >/dev/null 2>&1; then fail "smoke: Postgres not installed (apt-get install postgresql)"; return; fi
     for tool in tini unshare; do
-        command -v "$tool" >/dev/null 2>&1 || { skip "smoke: $tool not installed"; return; }
+        command -v "$tool" >/dev/null 2>&1 || { fail "smoke: $tool not installed (apt-get install tini util-linux)"; return; }
     done
 
     PGDIR=$WORK/pg

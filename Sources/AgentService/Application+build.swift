@@ -36,8 +36,10 @@ public func buildRouter(
     let ttl = TimeInterval(configuration.nodeTokenTTLSeconds)
     let migrator = Migrator(directory: configuration.migrationsDirectory, logger: logger)
 
-    HealthController(database: parts.database, migrator: migrator, queue: queue, notifier: parts.notifier, metrics: parts.metrics)
-        .addRoutes(to: router)
+    HealthController(
+        database: parts.database, migrator: migrator, expectedMigrations: (try? migrator.files().map(\.version)) ?? [],
+        queue: queue, metrics: parts.metrics
+    ).addRoutes(to: router)
     RegistrationController(
         enrollmentToken: configuration.enrollmentToken, nodes: nodes, auth: auth, tokens: parts.tokens, tokenTTL: ttl
     ).addRoutes(to: router)

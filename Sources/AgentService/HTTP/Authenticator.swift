@@ -8,7 +8,11 @@ import Logging
 struct OperatorIdentity: Sendable { var name: String }
 
 /// A node that proved itself with a current, unrevoked node token.
-struct NodeIdentity: Sendable { var nodeId: String }
+struct NodeIdentity: Sendable {
+    var nodeId: String
+    /// The token generation the node's current tokens carry.
+    var tokenVersion: Int
+}
 
 /// Checks bearer tokens on every protected route. agent-svc verifies every token itself:
 /// a gateway in front is a second wall, never the only one.
@@ -27,8 +31,7 @@ struct Authenticator: Sendable {
     func requireNode(_ request: Request) async throws -> NodeIdentity {
         let claims = try await verify(request)
         guard claims.role == .node else { throw APIError.forbidden("this route needs a node token") }
-        try await checkCurrent(claims)
-        return NodeIdentity(nodeId: claims.subject)
+        return NodeIdentity(nodeId: claims.subject, tokenVersion: try await checkCurrent(claims))
     }
 
     /// A node token's claims, signature and role checked but not yet its generation: for the
@@ -46,12 +49,13 @@ struct Authenticator: Sendable {
     }
 
     /// Rejects tokens of revoked nodes and of earlier token generations.
-    private func checkCurrent(_ claims: FleetClaims) async throws {
+    private func checkCurrent(_ claims: FleetClaims) async throws -> Int {
         guard let state = try await nodes.credentialState(nodeId: claims.subject) else {
             throw APIError.unauthorized("node is not registered")
         }
         guard !state.revoked else { throw APIError.unauthorized("node has been revoked") }
         guard claims.ver == state.tokenVersion else { throw APIError.unauthorized("token has been revoked") }
+        return state.tokenVersion
     }
 
     private func verify(_ request: Request) async throws -> FleetClaims {

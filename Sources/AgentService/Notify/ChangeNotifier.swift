@@ -69,9 +69,6 @@ public actor ChangeNotifier: Service {
         return Subscription(key: key, id: nextId, notifier: self)
     }
 
-    /// Number of subscriptions currently held.
-    public var subscriptionCount: Int { waiters.values.reduce(0) { $0 + $1.count } }
-
     func park(key: String, id: UInt64, deadline: ContinuousClock.Instant) async -> Bool {
         guard var waiter = waiters[key]?[id], !Task.isCancelled, !Task.isShuttingDownGracefully else { return false }
         if waiter.changed {

@@ -7,8 +7,9 @@ import Logging
 struct HealthController: Sendable {
     let database: Database
     let migrator: Migrator
+    /// Migration versions this build ships, read once at start-up rather than per probe.
+    let expectedMigrations: [Int]
     let queue: CommandQueue
-    let notifier: ChangeNotifier
     let metrics: ServiceMetrics
 
     func addRoutes(to router: Router<FleetRequestContext>) {
@@ -19,7 +20,7 @@ struct HealthController: Sendable {
 
     func ready() async throws -> JSONBody<HealthResponse> {
         do {
-            guard try await migrator.isUpToDate(database.client) else {
+            guard try await migrator.isUpToDate(database.client, expected: expectedMigrations) else {
                 return JSONBody(HealthResponse(status: "unavailable", detail: "migrations pending"), status: .serviceUnavailable)
             }
         } catch {

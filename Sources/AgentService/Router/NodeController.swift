@@ -29,40 +29,28 @@ struct NodeController: Sendable {
     /// Returns queued work at once, or holds the request until a NOTIFY for this node or the wait ends.
     func poll(_ request: Request) async throws -> JSONBody<PollResponse> {
         let claims = try await auth.nodeClaims(request)
-        let node = NodeIdentity(nodeId: claims.subject)
+        let nodeId = claims.subject
         let body = try await request.decodeJSON(PollRequest.self, limit: 1024 * 1024, emptyMeans: PollRequest())
         if let wait = body.waitSec, wait < 0 { throw APIError.badRequest("wait_sec must not be negative") }
         if let version = body.agentVersion, version.utf8.count > 64 { throw APIError.badRequest("agent_version is too long") }
         let wait = min(body.waitSec ?? 0, maxWaitSeconds)
         // One round trip: token generation and revocation checked, last-seen recorded, forgotten runs lost.
         guard try await queue.checkIn(
-            nodeId: node.nodeId, tokenVersion: claims.ver ?? -1, agentVersion: body.agentVersion, active: body.active)
+            nodeId: nodeId, tokenVersion: claims.ver ?? -1, agentVersion: body.agentVersion, active: body.active)
         else { throw APIError.unauthorized("token has been revoked or the node is not registered") }
-        // Subscribe before looking, so a submit that commits in between still wakes us.
-        let subscription = await notifier.subscribe("work:\(node.nodeId)")
         metrics.connectedPollers.increment()
-        defer {
-            metrics.connectedPollers.decrement()
-            Task { await subscription.cancel() }
+        defer { metrics.connectedPollers.decrement() }
+        let response = try await notifier.longPoll(key: "work:\(nodeId)", wait: .seconds(wait)) {
+            let response = try await queue.claim(nodeId: nodeId)
+            return (response, !response.assignments.isEmpty || !response.cancel.isEmpty)
         }
-        let deadline = ContinuousClock.now + .seconds(wait)
-        while true {
-            let response = try await queue.claim(nodeId: node.nodeId)
-            let remaining = deadline - ContinuousClock.now
-            if !response.assignments.isEmpty || !response.cancel.isEmpty || remaining <= .zero || Task.isShuttingDownGracefully {
-                return JSONBody(response)
-            }
-            _ = await subscription.wait(timeout: remaining)
-        }
+        return JSONBody(response)
     }
 
     /// A fresh token for the calling node, same generation.
     func refresh(_ request: Request) async throws -> JSONBody<NodeTokenResponse> {
         let node = try await auth.requireNode(request)
-        guard let state = try await nodes.credentialState(nodeId: node.nodeId) else {
-            throw APIError.unauthorized("node is not registered")
-        }
-        let issued = try await tokens.issueNodeToken(nodeId: node.nodeId, version: state.tokenVersion, ttl: tokenTTL)
+        let issued = try await tokens.issueNodeToken(nodeId: node.nodeId, version: node.tokenVersion, ttl: tokenTTL)
         return JSONBody(NodeTokenResponse(nodeId: node.nodeId, token: issued.token, expiresAt: issued.expiresAt))
     }
 

@@ -63,19 +63,13 @@ struct OperatorController: Sendable {
         let cursor = try LogCursor(parsing: request.uri.queryParameters["cursor"].map(String.init))
         let limit = try request.queryInt("limit", in: 1...1000) ?? 256
         let wait = min(try request.queryInt("wait", in: 0...3600) ?? 0, maxWaitSeconds)
-        let subscription = wait > 0 ? await notifier.subscribe("logs:\(id.uuidString)") : nil
-        defer { if let subscription { Task { await subscription.cancel() } } }
-        let deadline = ContinuousClock.now + .seconds(wait)
-        while true {
+        let page = try await notifier.longPoll(key: "logs:\(id.uuidString)", wait: .seconds(wait)) {
             guard let page = try await logs.read(commandId: id, nodeId: nodeId, cursor: cursor, limit: limit) else {
                 throw APIError.notFound("no command \(id.uuidString)")
             }
-            let remaining = deadline - ContinuousClock.now
-            guard let subscription, page.chunks.isEmpty, !page.complete, remaining > .zero, !Task.isShuttingDownGracefully else {
-                return JSONBody(page)
-            }
-            _ = await subscription.wait(timeout: remaining)
+            return (page, !page.chunks.isEmpty || page.complete)
         }
+        return JSONBody(page)
     }
 
     func cancel(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<CancelResponse> {

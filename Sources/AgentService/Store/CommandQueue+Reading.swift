@@ -65,7 +65,7 @@ extension CommandQueue {
         let (seq, id, type, payload, createdBy, createdAt, targetCount, states) =
             try row.decode((Int64, UUID, String, String, String, Date, Int, [String]).self)
         guard let commandType = CommandType(rawValue: type) else {
-            throw StoreError.database(operation: "decode command", underlying: APIError.badRequest("stored command type \(type)"))
+            throw StoreError.unexpected(operation: "decode command", detail: "unknown stored command type \(type)")
         }
         var counts = StateCounts()
         for state in states { if let known = InvocationState(rawValue: state) { counts.add(known) } }

@@ -61,7 +61,7 @@ struct CommandQueue: Sendable {
                    (SELECT COALESCE(array_agg(node_id), '{}') FROM known),
                    (SELECT count(*)::int FROM (SELECT pg_notify(\(Self.workChannel), node_id) FROM invocations) AS notified)
             """)
-        guard let row = rows.first else { throw StoreError.database(operation: "submit", underlying: APIError.badRequest("no row")) }
+        guard let row = rows.first else { throw StoreError.unexpected(operation: "submit command", detail: "the statement returned no row") }
         let (created, knownTargets, _) = try row.decode((Date?, [String], Int).self)
         guard let createdAt = created else {
             let known = Set(knownTargets)
@@ -110,7 +110,7 @@ struct CommandQueue: Sendable {
                 continue
             }
             guard let type, let commandType = CommandType(rawValue: type), let payload, let lease, let count else {
-                throw StoreError.database(operation: "claim", underlying: APIError.badRequest("stored command \(id) is malformed"))
+                throw StoreError.unexpected(operation: "claim invocations", detail: "stored command \(id) is malformed")
             }
             assignments.append((created, Assignment(
                 commandId: id, payload: try CommandPayload(type: commandType, bodyJSON: Data(payload.utf8)),

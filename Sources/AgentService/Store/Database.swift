@@ -1,3 +1,4 @@
+import Hummingbird
 import Logging
 import PostgresNIO
 
@@ -5,17 +6,23 @@ import PostgresNIO
 public enum StoreError: Error, CustomStringConvertible {
     /// The database could not be reached or the query failed for a server-side reason.
     case database(operation: String, underlying: any Error)
+    /// A row broke an invariant the schema is meant to keep (a bug, not a client mistake).
+    case unexpected(operation: String, detail: String)
 
     public var description: String {
         switch self {
         case .database(let operation, let underlying): "\(operation) failed: \(String(reflecting: underlying))"
+        case .unexpected(let operation, let detail): "\(operation): \(detail)"
         }
     }
 
     /// The client-facing form; the details go to the log, not the response.
     func apiError(logger: Logger) -> APIError {
         logger.error("database error", metadata: ["error": "\(description)"])
-        return .unavailable("database unavailable, retry later")
+        switch self {
+        case .database: return .unavailable("database unavailable, retry later")
+        case .unexpected: return APIError(.internalServerError, code: "internal", message: "internal error")
+        }
     }
 }
 

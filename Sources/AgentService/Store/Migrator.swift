@@ -89,13 +89,12 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// Whether every migration file is recorded as applied (readiness).
-    public func isUpToDate(_ client: PostgresClient) async throws -> Bool {
-        let expected = try files().map(\.version)
-        guard let last = expected.last else { return true }
+    /// Whether every version in `expected` is recorded as applied (readiness).
+    public func isUpToDate(_ client: PostgresClient, expected: [Int]) async throws -> Bool {
+        guard !expected.isEmpty else { return true }
         let rows = try await client.query(
             "SELECT count(*)::int FROM schema_migrations WHERE version = ANY(\(expected))", logger: logger)
-        for try await count in rows.decode(Int.self) { return count == expected.count && last > 0 }
+        for try await count in rows.decode(Int.self) { return count == expected.count }
         return false
     }
 }

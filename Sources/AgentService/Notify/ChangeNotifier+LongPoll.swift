@@ -1,0 +1,22 @@
+import ServiceLifecycle
+
+extension ChangeNotifier {
+    /// The long-poll loop shared by the work poll and the log reader: runs `attempt`, and while
+    /// it has nothing to answer with, waits for a change to `key` and tries again, until `wait`
+    /// has passed or the service shuts down. The subscription is made before the first attempt,
+    /// so a change that commits in between still wakes the wait.
+    func longPoll<T: Sendable>(
+        key: String, wait: Duration, _ attempt: () async throws -> (answer: T, ready: Bool)
+    ) async throws -> T {
+        guard wait > .zero else { return try await attempt().answer }
+        let subscription = subscribe(key)
+        defer { Task { await subscription.cancel() } }
+        let deadline = ContinuousClock.now + wait
+        while true {
+            let (answer, ready) = try await attempt()
+            let remaining = deadline - ContinuousClock.now
+            if ready || remaining <= .zero || Task.isShuttingDownGracefully { return answer }
+            _ = await subscription.wait(timeout: remaining)
+        }
+    }
+}
