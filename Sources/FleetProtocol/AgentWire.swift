@@ -88,10 +88,12 @@ public struct StatusReport: Codable, Sendable, Hashable {
     /// Final byte totals per stream; the command is complete for readers once all are stored.
     public var stdoutBytes: Int64?
     public var stderrBytes: Int64?
+    /// Structured facts sent with a final state (package versions, agent version).
+    public var result: InvocationResult?
 
     public init(
         commandId: UUID, state: InvocationState, exitCode: Int? = nil, signal: Int? = nil, reason: String? = nil,
-        stdoutBytes: Int64? = nil, stderrBytes: Int64? = nil
+        stdoutBytes: Int64? = nil, stderrBytes: Int64? = nil, result: InvocationResult? = nil
     ) {
         self.commandId = commandId
         self.state = state
@@ -100,6 +102,7 @@ public struct StatusReport: Codable, Sendable, Hashable {
         self.reason = reason
         self.stdoutBytes = stdoutBytes
         self.stderrBytes = stderrBytes
+        self.result = result
     }
 
     enum CodingKeys: String, CodingKey {
@@ -109,6 +112,7 @@ public struct StatusReport: Codable, Sendable, Hashable {
         case signal, reason
         case stdoutBytes = "stdout_bytes"
         case stderrBytes = "stderr_bytes"
+        case result
     }
 }
 

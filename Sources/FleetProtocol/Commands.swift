@@ -161,12 +161,14 @@ public struct InvocationInfo: Codable, Sendable, Hashable {
     /// Byte totals the agent reported with its final state, if it has.
     public var stdoutTotal: Int64?
     public var stderrTotal: Int64?
+    /// Structured facts the agent sent with its final state (package versions, agent version).
+    public var result: InvocationResult?
 
     public init(
         nodeId: String, state: InvocationState, exitCode: Int? = nil, signal: Int? = nil, reason: String? = nil,
         deliveryCount: Int = 0, cancelRequested: Bool = false, createdAt: Date, deliveredAt: Date? = nil,
         startedAt: Date? = nil, finishedAt: Date? = nil, stdoutBytes: Int64 = 0, stderrBytes: Int64 = 0,
-        stdoutTotal: Int64? = nil, stderrTotal: Int64? = nil
+        stdoutTotal: Int64? = nil, stderrTotal: Int64? = nil, result: InvocationResult? = nil
     ) {
         self.nodeId = nodeId
         self.state = state
@@ -183,6 +185,7 @@ public struct InvocationInfo: Codable, Sendable, Hashable {
         self.stderrBytes = stderrBytes
         self.stdoutTotal = stdoutTotal
         self.stderrTotal = stderrTotal
+        self.result = result
     }
 
     enum CodingKeys: String, CodingKey {
@@ -200,6 +203,7 @@ public struct InvocationInfo: Codable, Sendable, Hashable {
         case stderrBytes = "stderr_bytes"
         case stdoutTotal = "stdout_total"
         case stderrTotal = "stderr_total"
+        case result
     }
 }
 

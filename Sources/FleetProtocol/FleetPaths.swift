@@ -8,6 +8,7 @@ public enum FleetPaths {
     public static let uploadLogs = "/v1/commands/logs"
     public static let submit = "/v1/commands/submit"
     public static let commands = "/v1/commands"
+    public static let artifacts = "/v1/artifacts"
 
     /// `GET /v1/agents/{id}`.
     public static func agent(_ id: String) -> String { "/v1/agents/\(id)" }
@@ -19,4 +20,6 @@ public enum FleetPaths {
     public static func logs(_ id: String) -> String { "/v1/commands/\(id)/logs" }
     /// `POST /v1/commands/{id}/cancel`.
     public static func cancel(_ id: String) -> String { "/v1/commands/\(id)/cancel" }
+    /// `GET /v1/artifacts/{id}/content` (node token).
+    public static func artifactContent(_ id: String) -> String { "/v1/artifacts/\(id)/content" }
 }

@@ -1,5 +1,11 @@
-/// The version this agent reports at registration and in every poll.
+import CAgentVersionStamp
+
+/// The version this agent reports at registration, in every poll and for `--version`.
 public enum NodeAgentVersion {
-    /// Semantic version of the agent build.
-    public static let current = "0.1.0"
+    /// Semantic version of the agent build, read from the binary's version stamp (see
+    /// `scripts/stamp-agent-version.py`), so a stamped copy reports its stamped version.
+    public static let current: String = {
+        let marker = FLEET_AGENT_VERSION_MARKER.utf8.count
+        return String(cString: fleet_agent_version_stamp() + marker)
+    }()
 }

@@ -46,16 +46,22 @@ public struct InvocationExecutor: Sendable {
             onProgress()
             return outcome
         }
-        switch invocation.payload {
-        case .runCommand(let payload):
-            let problems = invocation.payload.problems()
-            if problems.isEmpty {
+        // The agent checks every payload again: it trusts nothing it did not validate itself.
+        let problems = invocation.payload.problems()
+        if !problems.isEmpty {
+            outcome = FinalOutcome(state: .failed, reason: "invalid payload: " + problems.joined(separator: "; "))
+        } else {
+            switch invocation.payload {
+            case .runCommand(let payload):
                 outcome = try await run(payload, id: id, stop: stop, logger: logger)
-            } else {
-                outcome = FinalOutcome(state: .failed, reason: "invalid payload: " + problems.joined(separator: "; "))
+            case .updatePackage(let payload):
+                outcome = try await updatePackages(payload, id: id, stop: stop, logger: logger)
+            case .updateAgent(let payload):
+                // nil: the new binary is in place and the agent restarts into it; the invocation
+                // stays `running` and the next agent process finishes it.
+                guard let updated = try await updateAgent(payload, id: id, stop: stop, logger: logger) else { return nil }
+                outcome = updated
             }
-        case .updateAgent, .updatePackage:
-            outcome = FinalOutcome(state: .failed, reason: "\(invocation.payload.commandType.rawValue) is not supported by this agent version yet")
         }
         try await store.finish(id, outcome: outcome)
         logger.info(

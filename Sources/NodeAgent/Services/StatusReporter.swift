@@ -86,7 +86,8 @@ public final class StatusReporter: Service {
         if isFinal, let outcome = invocation.outcome {
             body = StatusReport(
                 commandId: id, state: outcome.state, exitCode: outcome.exitCode, signal: outcome.signal,
-                reason: outcome.reason, stdoutBytes: invocation.stdoutBytes, stderrBytes: invocation.stderrBytes)
+                reason: outcome.reason, stdoutBytes: invocation.stdoutBytes, stderrBytes: invocation.stderrBytes,
+                result: outcome.result)
         } else {
             body = StatusReport(commandId: id, state: .running)
         }

@@ -71,12 +71,13 @@ extension AgentStore {
             try db.execute(
                 sql: """
                     UPDATE invocations SET phase = 'finished', final_state = ?, exit_code = ?, signal = ?, reason = ?,
-                        finished_at = ?
+                        result = ?, finished_at = ?
                     WHERE command_id = ? AND phase != 'finished'
                     """,
                 arguments: [
                     outcome.state.rawValue, outcome.exitCode, outcome.signal, outcome.reason.map { String($0.prefix(2000)) },
-                    now.timeIntervalSince1970, commandId.uuidString,
+                    try outcome.result.map { try FleetJSON.makeEncoder().encode($0) }, now.timeIntervalSince1970,
+                    commandId.uuidString,
                 ])
             return db.changesCount == 1
         }
@@ -185,8 +186,9 @@ extension AgentStore {
         let phaseText: String = row["phase"]
         guard let phase = LocalPhase(rawValue: phaseText) else { throw StoreError.corrupt("bad phase \(phaseText)") }
         let payload = try CommandPayload(type: type, bodyJSON: row["payload"])
+        let result = try (row["result"] as Data?).map { try FleetJSON.makeDecoder().decode(InvocationResult.self, from: $0) }
         let outcome = (row["final_state"] as String?).flatMap(InvocationState.init(rawValue:)).map {
-            FinalOutcome(state: $0, exitCode: row["exit_code"], signal: row["signal"], reason: row["reason"])
+            FinalOutcome(state: $0, exitCode: row["exit_code"], signal: row["signal"], reason: row["reason"], result: result)
         }
         return LocalInvocation(
             commandId: id, payload: payload, phase: phase, outcome: outcome,

@@ -77,6 +77,27 @@ public final class AgentStore: Sendable {
                     CREATE INDEX chunks_by_command ON chunks(command_id, seq);
                     """)
         }
+        migrator.registerMigration("2-results-and-agent-updates") { db in
+            // `result`: structured facts sent with the final state. `agent_updates`: an UpdateAgent
+            // that swapped the binary and restarted; the next agent (new, or the restored old one)
+            // reads it to finish the invocation instead of calling it lost.
+            try db.execute(
+                sql: """
+                    ALTER TABLE invocations ADD COLUMN result BLOB;
+                    CREATE TABLE agent_updates (
+                        command_id TEXT PRIMARY KEY NOT NULL REFERENCES invocations(command_id) ON DELETE CASCADE,
+                        from_version TEXT NOT NULL,
+                        to_version TEXT NOT NULL,
+                        binary_path TEXT NOT NULL,
+                        backup_path TEXT NOT NULL,
+                        phase TEXT NOT NULL CHECK (phase IN ('swapped', 'started', 'healthy', 'rolled_back')),
+                        agent_pid INTEGER,
+                        deadline REAL NOT NULL,
+                        reason TEXT,
+                        created_at REAL NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

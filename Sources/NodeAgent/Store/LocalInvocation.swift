@@ -17,12 +17,18 @@ public struct FinalOutcome: Sendable, Hashable {
     public var exitCode: Int?
     public var signal: Int?
     public var reason: String?
+    /// Structured facts reported with the state (package versions, agent version).
+    public var result: InvocationResult?
 
-    public init(state: InvocationState, exitCode: Int? = nil, signal: Int? = nil, reason: String? = nil) {
+    public init(
+        state: InvocationState, exitCode: Int? = nil, signal: Int? = nil, reason: String? = nil,
+        result: InvocationResult? = nil
+    ) {
         self.state = state
         self.exitCode = exitCode
         self.signal = signal
         self.reason = reason
+        self.result = result
     }
 }
 
