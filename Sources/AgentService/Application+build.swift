@@ -33,6 +33,7 @@ public func buildRouter(
         deliveryTimeoutSeconds: configuration.deliveryTimeoutSeconds)
     let logs = LogChunkStore(database: parts.database, metrics: parts.metrics, maxChunkBytes: configuration.maxChunkBytes)
     let auth = Authenticator(tokens: parts.tokens, nodes: nodes)
+    let artifacts = ArtifactStore(database: parts.database, maxBytes: Int64(configuration.maxArtifactBytes))
     let ttl = TimeInterval(configuration.nodeTokenTTLSeconds)
     let migrator = Migrator(directory: configuration.migrationsDirectory, logger: logger)
 
@@ -49,9 +50,10 @@ public func buildRouter(
         maxBodyBytes: configuration.maxBodyBytes
     ).addRoutes(to: router)
     OperatorController(
-        auth: auth, nodes: nodes, queue: queue, logs: logs, notifier: parts.notifier, metrics: parts.metrics,
-        maxWaitSeconds: configuration.maxWaitSeconds, maxBodyBytes: configuration.maxBodyBytes
+        auth: auth, nodes: nodes, queue: queue, logs: logs, artifacts: artifacts, notifier: parts.notifier,
+        metrics: parts.metrics, maxWaitSeconds: configuration.maxWaitSeconds, maxBodyBytes: configuration.maxBodyBytes
     ).addRoutes(to: router)
+    ArtifactController(auth: auth, artifacts: artifacts).addRoutes(to: router)
     return router
 }
 

@@ -33,7 +33,7 @@ extension CommandPayload {
             if !Self.isValidVersion(update.version) {
                 problems.append("payload.version must be 1-64 characters of letters, digits, '.', '-', '+', '_'")
             }
-            if update.sha256.count != 64 || !update.sha256.allSatisfy(\.isHexDigit) {
+            if !FleetValidation.isValidSHA256(update.sha256) {
                 problems.append("payload.sha256 must be 64 hex digits")
             }
             switch (update.url, update.artifactId) {
@@ -64,10 +64,7 @@ extension CommandPayload {
         return isStart && name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
 
-    static func isValidVersion(_ text: String) -> Bool {
-        guard !text.isEmpty, text.utf8.count <= 64 else { return false }
-        return text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-+_".unicodeScalars.contains($0)) }
-    }
+    static func isValidVersion(_ text: String) -> Bool { FleetValidation.isValidVersion(text) }
 
     /// The payload body alone as JSON (what is stored; the type travels beside it).
     public func bodyJSON() throws -> Data {

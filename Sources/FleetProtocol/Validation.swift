@@ -20,6 +20,19 @@ public enum FleetValidation {
         } && id.first != "-" && id.first != "."
     }
 
+    /// Versions, artifact names and ids: 1-64 of letters, digits, `.`, `-`, `+`, `_`.
+    public static func isValidVersion(_ text: String) -> Bool {
+        guard !text.isEmpty, text.utf8.count <= 64 else { return false }
+        return text.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-+_".unicodeScalars.contains($0))
+        }
+    }
+
+    /// A SHA-256 digest as 64 hex digits.
+    public static func isValidSHA256(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.allSatisfy(\.isHexDigit)
+    }
+
     /// Package names with an optional version pin (`name`, `name=1.2`, `name-1.2`, `name>=1`):
     /// a leading letter or digit, so nothing can be read as an option, and no shell syntax.
     public static func isValidPackageName(_ name: String) -> Bool {

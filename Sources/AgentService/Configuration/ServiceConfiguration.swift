@@ -77,6 +77,8 @@ public struct ServiceConfiguration: Sendable {
     public var maxWaitSeconds: Int = 30
     /// Request bodies larger than this are refused with 413.
     public var maxBodyBytes: Int = 8 * 1024 * 1024
+    /// Largest artifact an operator may upload (an agent binary is ~20-80 MB).
+    public var maxArtifactBytes: Int = 256 * 1024 * 1024
     /// Largest decoded chunk accepted.
     public var maxChunkBytes: Int = 1024 * 1024
     /// Lifetime of node tokens.
@@ -113,6 +115,7 @@ public struct ServiceConfiguration: Sendable {
         config.onlineWindowSeconds = try int(env, "ONLINE_WINDOW_SEC") ?? config.onlineWindowSeconds
         config.lostAfterSeconds = try int(env, "LOST_AFTER_SEC") ?? config.lostAfterSeconds
         config.maxBodyBytes = try int(env, "MAX_BODY_BYTES") ?? config.maxBodyBytes
+        config.maxArtifactBytes = try int(env, "ARTIFACT_MAX_BYTES") ?? config.maxArtifactBytes
         return config
     }
 

@@ -11,6 +11,7 @@ struct OperatorController: Sendable {
     let nodes: NodeStore
     let queue: CommandQueue
     let logs: LogChunkStore
+    let artifacts: ArtifactStore
     let notifier: ChangeNotifier
     let metrics: ServiceMetrics
     let maxWaitSeconds: Int
@@ -30,12 +31,30 @@ struct OperatorController: Sendable {
     func submit(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<SubmitCommandResponse> {
         let actor = try await auth.requireOperator(request)
         let body = try await request.decodeJSON(SubmitCommandRequest.self, limit: maxBodyBytes)
+        if case .updateAgent(let update) = body.payload { try await checkArtifactReference(update) }
         let response = try await queue.submit(body, actor: actor.name)
         metrics.submits.increment()
         context.logger.info(
             "command submitted",
             metadata: ["command_id": "\(response.commandId)", "targets": "\(response.targets.count)", "by": "\(actor.name)"])
         return JSONBody(response, status: .created)
+    }
+
+    /// An UpdateAgent naming an artifact must match it, so a typo fails here and not on every node.
+    func checkArtifactReference(_ update: UpdateAgentPayload) async throws {
+        guard let id = update.artifactId, FleetValidation.isValidVersion(id) else { return }
+        guard let artifact = try await artifacts.info(artifactId: id) else {
+            throw APIError.badRequest("payload.artifact_id: no artifact '\(id)'", code: "invalid_payload")
+        }
+        guard artifact.sha256 == update.sha256.lowercased() else {
+            throw APIError.badRequest(
+                "payload.sha256 does not match artifact '\(id)' (sha256 \(artifact.sha256))", code: "invalid_payload")
+        }
+        guard artifact.version == update.version else {
+            throw APIError.badRequest(
+                "payload.version '\(update.version)' does not match artifact '\(id)' (version \(artifact.version))",
+                code: "invalid_payload")
+        }
     }
 
     func listCommands(_ request: Request) async throws -> JSONBody<CommandListResponse> {

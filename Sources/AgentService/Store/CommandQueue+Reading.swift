@@ -44,19 +44,24 @@ extension CommandQueue {
             "get invocations",
             """
             SELECT node_id, state, exit_code, signal, reason, delivery_count, cancel_requested, created_at,
-                   delivered_at, started_at, finished_at, stdout_stored, stderr_stored, stdout_total, stderr_total
+                   delivered_at, started_at, finished_at, stdout_stored, stderr_stored, stdout_total, stderr_total,
+                   result::text
             FROM invocations WHERE command_id = \(commandId) ORDER BY node_id
             """)
         let invocations = try invocationRows.map { row in
             let (node, state, exit, signal, reason, count, cancel, created, delivered, started, finished,
-                 stdoutStored, stderrStored, stdoutTotal, stderrTotal) =
+                 stdoutStored, stderrStored, stdoutTotal, stderrTotal, resultJSON) =
                 try row.decode(
-                    (String, String, Int?, Int?, String?, Int, Bool, Date, Date?, Date?, Date?, Int64, Int64, Int64?, Int64?).self)
+                    (String, String, Int?, Int?, String?, Int, Bool, Date, Date?, Date?, Date?, Int64, Int64, Int64?, Int64?,
+                     String?).self)
+            // A result the agent sent is shown as stored; one that no longer decodes is left out
+            // rather than failing the whole command view.
+            let result = resultJSON.flatMap { try? FleetJSON.makeDecoder().decode(InvocationResult.self, from: Data($0.utf8)) }
             return InvocationInfo(
                 nodeId: node, state: InvocationState(rawValue: state) ?? .queued, exitCode: exit, signal: signal,
                 reason: reason, deliveryCount: count, cancelRequested: cancel, createdAt: created, deliveredAt: delivered,
                 startedAt: started, finishedAt: finished, stdoutBytes: stdoutStored, stderrBytes: stderrStored,
-                stdoutTotal: stdoutTotal, stderrTotal: stderrTotal)
+                stdoutTotal: stdoutTotal, stderrTotal: stderrTotal, result: result)
         }
         return CommandDetail(command: summary, invocations: invocations)
     }

@@ -11,6 +11,8 @@ extension CommandQueue {
         if let bytes = report.stdoutBytes, bytes < 0 { throw APIError.badRequest("stdout_bytes must not be negative") }
         if let bytes = report.stderrBytes, bytes < 0 { throw APIError.badRequest("stderr_bytes must not be negative") }
         let reason = report.reason.map { String($0.prefix(2000)) }
+        let resultJSON = try report.result.map { String(decoding: try FleetJSON.makeEncoder().encode($0), as: UTF8.self) }
+        if let resultJSON, resultJSON.utf8.count > 64 * 1024 { throw APIError.badRequest("result is larger than 64 KiB") }
         let commandId = report.commandId
         return try await database.transaction("report status") { connection in
             let rows = try await connection.rows(
@@ -42,7 +44,8 @@ extension CommandQueue {
                     signal = COALESCE(\(report.signal), signal),
                     reason = COALESCE(\(reason), reason),
                     stdout_total = COALESCE(\(report.stdoutBytes), stdout_total),
-                    stderr_total = COALESCE(\(report.stderrBytes), stderr_total)
+                    stderr_total = COALESCE(\(report.stderrBytes), stderr_total),
+                    result = COALESCE(\(resultJSON)::jsonb, result)
                 WHERE command_id = \(commandId) AND node_id = \(nodeId)
                 """, logger: database.logger)
             try await connection.query("SELECT pg_notify(\(Self.logsChannel), \(commandId.uuidString))", logger: database.logger)
