@@ -39,8 +39,13 @@ RUN apt-get update \
     && groupadd --system --gid 10001 fleet \
     && useradd --system --uid 10001 --gid fleet --home-dir /var/lib/fleet --no-create-home \
         --shell /bin/sh fleet \
-    && install -d -o fleet -g fleet -m 0700 /var/lib/fleet
+    && install -d -o fleet -g fleet -m 0700 /var/lib/fleet \
+    && install -d -o fleet -g fleet -m 0755 /opt/fleet/bin
 COPY --from=build /staging/ /usr/local/bin/
+# The agent binary sits in a directory the agent owns so that UpdateAgent can swap it (the
+# update downloads beside it and renames). A recreated container starts again from the
+# image's binary: roll new versions into the image as well.
+RUN mv /usr/local/bin/node-agent /opt/fleet/bin/node-agent && chown fleet:fleet /opt/fleet/bin/node-agent
 COPY deploy/bin/fleet-entrypoint.sh /usr/local/bin/
 
 # NODE_ID is deliberately not set: it defaults to the host name, which is the container id
@@ -56,4 +61,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD ["/bin/sh", "-c", "test -s \"${STATE_DIR:-/var/lib/fleet}/identity.json\""]
 # tini -s: a subreaper even when compose's `init: true` already runs an init as PID 1.
 # node-agent exits 0 on SIGTERM after stopping its commands.
-ENTRYPOINT ["/usr/bin/tini", "-s", "--", "/usr/local/bin/fleet-entrypoint.sh", "/usr/local/bin/node-agent"]
+ENTRYPOINT ["/usr/bin/tini", "-s", "--", "/usr/local/bin/fleet-entrypoint.sh", "/opt/fleet/bin/node-agent"]

@@ -13,6 +13,8 @@ public struct NodeAgentApp: Service {
     let logger: Logger
     let transport: (any AgentTransport)?
     let runner: any ProcessRunner
+    /// Set when an UpdateAgent swapped the binary: `main` execs into it after ``run()`` returns.
+    public let restart = RestartCoordinator()
 
     /// An agent for `configuration`; `transport` and `runner` replace the network and process
     /// execution in tests (nil transport = AsyncHTTPClient to `serverURL`).
@@ -30,7 +32,8 @@ public struct NodeAgentApp: Service {
     public func runUntilSignalled() async throws {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: self)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: self, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 
@@ -42,6 +45,9 @@ public struct NodeAgentApp: Service {
         } catch {
             throw AgentError.stateDirectory(path: configuration.stateDirectory, reason: "cannot open the store: \(error)")
         }
+        // Held until this process exits or execs: one agent per store.
+        let lock = try await StateDirectoryLock.acquire(in: configuration.stateDirectory)
+        defer { withExtendedLifetime(lock) {} }
         let api = AgentAPI(transport: transport ?? HTTPClientTransport(baseURL: configuration.serverURL))
         let identity = IdentityManager(api: api, configuration: configuration, logger: logger)
         // Registration may wait for the server; a SIGTERM meanwhile ends it.
@@ -57,11 +63,18 @@ public struct NodeAgentApp: Service {
                 metadata: ["command_id": "\(invocation.commandId)", "leftover_processes_killed": "\(killed)"])
         }
 
+        let pendingUpdate = PendingAgentUpdate(store: store, logger: logger)
+        try await pendingUpdate.resolveAtStart()
+
         let uploads = Wakeup()
         let reports = Wakeup()
+        let updater = AgentUpdater(
+            store: store, downloader: HTTPArtifactDownloader(serverURL: configuration.serverURL),
+            token: { try await identity.token() }, restart: restart, stateDirectory: configuration.stateDirectory,
+            healthTimeout: configuration.updateHealthTimeout, logger: logger)
         let executor = InvocationExecutor(
             store: store, runner: runner, configuration: configuration, logger: logger,
-            onProgress: { uploads.ring(); reports.ring() })
+            onProgress: { uploads.ring(); reports.ring() }, updater: updater)
         let scheduler = InvocationScheduler(
             store: store, executor: executor, parallelism: configuration.parallelism, logger: logger)
         for invocation in try await store.invocations(in: .received) { scheduler.enqueue(invocation.commandId) }
@@ -74,7 +87,12 @@ public struct NodeAgentApp: Service {
             logger: logger, onAcknowledged: { reports.ring() })
         let poller = Poller(
             api: api, identity: identity, store: store, scheduler: scheduler, waitSeconds: configuration.pollWaitSeconds,
-            logger: logger, onRecorded: { reports.ring() })
+            logger: logger, onRecorded: { reports.ring() },
+            onPolled: {
+                await pendingUpdate.serverReached()
+                reports.ring()
+                uploads.ring()
+            })
 
         // Shutdown runs in reverse order: stop polling, stop processes (their output lands in
         // SQLite), deliver output, then deliver final states.
@@ -85,6 +103,7 @@ public struct NodeAgentApp: Service {
                     .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
                 },
                 logger: logger))
+        restart.onRequest { await group.triggerGracefulShutdown() }
         logger.notice("node-agent started", metadata: ["version": "\(NodeAgentVersion.current)", "server": "\(configuration.serverURL)"])
         try await group.run()
         logger.notice("node-agent stopped")

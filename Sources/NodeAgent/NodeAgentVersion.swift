@@ -4,8 +4,5 @@ import CAgentVersionStamp
 public enum NodeAgentVersion {
     /// Semantic version of the agent build, read from the binary's version stamp (see
     /// `scripts/stamp-agent-version.py`), so a stamped copy reports its stamped version.
-    public static let current: String = {
-        let marker = FLEET_AGENT_VERSION_MARKER.utf8.count
-        return String(cString: fleet_agent_version_stamp() + marker)
-    }()
+    public static let current = String(cString: fleet_agent_version())
 }

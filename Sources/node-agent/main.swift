@@ -45,6 +45,25 @@ struct NodeAgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (LOG_LEVEL).")
     var logLevel: String?
 
+    @Option(
+        name: .customLong("update-health-timeout"),
+        help: "Seconds a new agent binary has to reach the server before it is rolled back; default 60 (AGENT_UPDATE_HEALTH_TIMEOUT).")
+    var updateHealthTimeout: Int?
+
+    // Set by an agent that is about to exec into a new binary: this process is then the
+    // watchdog (run from the previous binary) that rolls the update back if it fails.
+    @Option(name: .customLong("update-watchdog"), help: .hidden)
+    var watchdogCommandId: String?
+
+    @Option(name: .customLong("watch-pid"), help: .hidden)
+    var watchPid: Int32?
+
+    @Option(name: .customLong("health-timeout"), help: .hidden)
+    var watchdogHealthTimeout: Int?
+
+    @Argument(parsing: .postTerminator, help: .hidden)
+    var relaunchArguments: [String] = []
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let level = (logLevel ?? environment["LOG_LEVEL"]).flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
@@ -54,9 +73,14 @@ struct NodeAgentCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "node-agent")
+        if let watchdogCommandId { return try await runWatchdog(commandId: watchdogCommandId, environment: environment) }
         do {
             let configuration = try makeConfiguration(environment)
-            try await NodeAgentApp(configuration: configuration, logger: logger).runUntilSignalled()
+            let app = NodeAgentApp(configuration: configuration, logger: logger)
+            try await app.runUntilSignalled()
+            if let plan = app.restart.plan {
+                try AgentRestart.exec(plan, arguments: CommandLine.arguments, logger: logger)
+            }
         } catch let error as AgentError {
             logger.critical("node-agent cannot continue: \(error)")
             throw ExitCode(78)
@@ -64,6 +88,23 @@ struct NodeAgentCommand: AsyncParsableCommand {
             logger.critical("node-agent failed: \(error)")
             throw ExitCode.failure
         }
+    }
+
+    /// The update watchdog (see ``UpdateWatchdog``); exits with its status unless it becomes the agent.
+    func runWatchdog(commandId: String, environment: [String: String]) async throws {
+        var logger = Logger(label: "node-agent-update-watchdog")
+        logger[metadataKey: "watchdog_pid"] = "\(getpid())"
+        guard let id = UUID(uuidString: commandId), let pid = watchPid, let stateDirectory,
+            let seconds = watchdogHealthTimeout
+        else {
+            logger.critical("--update-watchdog needs --watch-pid, --state-dir and --health-timeout")
+            throw ExitCode(64)
+        }
+        let watchdog = UpdateWatchdog(
+            commandId: id, agentPid: pid, stateDirectory: stateDirectory, healthTimeout: .seconds(seconds),
+            relaunchArguments: relaunchArguments, logger: logger)
+        let status = try await watchdog.run()
+        if status != 0 { throw ExitCode(status) }
     }
 
     /// Flags win over the environment.
@@ -87,6 +128,12 @@ struct NodeAgentCommand: AsyncParsableCommand {
         if let text = value(parallelism.map(String.init), "AGENT_PARALLELISM") {
             guard let number = Int(text) else { throw AgentError.invalidConfiguration("parallelism '\(text)' is not a number") }
             configuration.parallelism = number
+        }
+        if let text = value(updateHealthTimeout.map(String.init), "AGENT_UPDATE_HEALTH_TIMEOUT") {
+            guard let seconds = Int(text), seconds > 0 else {
+                throw AgentError.invalidConfiguration("update health timeout '\(text)' is not a positive number of seconds")
+            }
+            configuration.updateHealthTimeout = .seconds(seconds)
         }
         if let text = value(bufferCap, "AGENT_BUFFER_CAP") {
             configuration.bufferCapBytes = try AgentConfiguration.parseByteSize(text)

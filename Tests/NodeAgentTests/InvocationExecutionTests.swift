@@ -43,18 +43,19 @@ struct InvocationExecutionTests {
         #expect(try await store.pendingChunks(id, maxChunks: .max, maxBytes: .max).allSatisfy { $0.bytes.count <= 64 * 1024 })
     }
 
-    @Test func unsupportedCommandTypesFailWithAReason() async throws {
+    @Test func anAgentWithoutSelfUpdateFailsUpdateAgentWithAReason() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let store = try AgentStore(directory: directory.path, bufferCap: 1 << 20)
         let executor = InvocationExecutor(
-            store: store, runner: SubprocessRunner(), configuration: Fixtures.configuration(directory.path), logger: Fixtures.logger)
+            store: store, runner: RecordingProcessRunner(), configuration: Fixtures.configuration(directory.path),
+            logger: Fixtures.logger)
         let id = UUID()
-        let payload = CommandPayload.updatePackage(UpdatePackagePayload(action: .install, packages: ["curl"]))
+        let payload = CommandPayload.updateAgent(UpdateAgentPayload(version: "9.9.9", sha256: String(repeating: "a", count: 64), artifactId: "a1"))
         _ = try await store.record(Assignment(commandId: id, payload: payload, leaseExpiresAt: Date(), deliveryCount: 1))
         let outcome = try await executor.execute(try #require(try await store.invocation(id)), stop: StopSignal())
         #expect(outcome?.state == .failed)
-        #expect(outcome?.reason?.contains("not supported by this agent version yet") == true)
+        #expect(outcome?.reason?.contains("without self-update support") == true)
     }
 
     @Test func backPressureStopsReadingAtTheCapAndNothingIsDropped() async throws {

@@ -127,4 +127,42 @@ struct SubprocessRunnerTests {
         #expect(try await outcome.termination == .signaled(SIGKILL))
         #expect(await Fixtures.eventually(timeout: .seconds(3)) { ProcessProbe.processes(withMarker: marker).isEmpty })
     }
+
+    @Test func anArgvReachesTheProgramVerbatimWithNoShellInBetween() async throws {
+        let sink = OutputSink()
+        let outcome = try await runner.run(
+            ProcessSpec(
+                executable: "/usr/bin/printf", arguments: ["%s|", "a b", "$(id)", "`id`", "; echo injected", "*", "-o x"],
+                environment: ProcessProbe.baseEnvironment),
+            stop: StopSignal(), output: sink.handler)
+        #expect(outcome == ProcessOutcome(termination: .exited(0), stopReason: nil))
+        #expect(sink.text(.stdout) == "a b|$(id)|`id`|; echo injected|*|-o x|")
+    }
+
+    @Test func aBareNameIsLookedUpOnTheChildsPATH() async throws {
+        // setup: a tool only in a directory of the child's PATH
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let tool = directory.path + "/fleet-probe-tool"
+        #expect(
+            FileManager.default.createFile(
+                atPath: tool, contents: Data("#!/bin/sh\nprintf 'probe:%s' \"$1\"\n".utf8), attributes: [.posixPermissions: 0o755]))
+        var environment = ProcessProbe.baseEnvironment
+        environment["PATH"] = directory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        let sink = OutputSink()
+        // act
+        let outcome = try await runner.run(
+            ProcessSpec(executable: "fleet-probe-tool", arguments: ["x y"], environment: environment), stop: StopSignal(),
+            output: sink.handler)
+        // check
+        #expect(outcome.termination == .exited(0))
+        #expect(sink.text(.stdout) == "probe:x y")
+        // not on the child's PATH: an error before anything runs, not a shell's exit 127
+        await #expect(throws: (any Error).self) {
+            _ = try await runner.run(
+                ProcessSpec(executable: "fleet-probe-tool", arguments: [], environment: ProcessProbe.baseEnvironment),
+                stop: StopSignal(), output: { _, _ in })
+        }
+    }
 }
+

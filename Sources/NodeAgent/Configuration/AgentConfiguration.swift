@@ -27,6 +27,8 @@ public struct AgentConfiguration: Sendable {
     public var chunkSize: Int
     /// How long a graceful shutdown may spend delivering output and results.
     public var shutdownFlushTimeout: Duration
+    /// How long a new agent binary has to reach the server after an update before it is rolled back.
+    public var updateHealthTimeout: Duration = .seconds(60)
 
     public init(
         serverURL: String, enrollmentToken: String? = nil, nodeId: String? = nil, nodeAttrs: [String: String] = [:],

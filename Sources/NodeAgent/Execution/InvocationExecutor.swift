@@ -14,16 +14,19 @@ public struct InvocationExecutor: Sendable {
     let logger: Logger
     /// Called whenever there is something new to upload or report.
     let onProgress: @Sendable () -> Void
+    /// Carries out `UpdateAgent`; nil where the agent cannot replace itself (in-process tests).
+    let updater: AgentUpdater?
 
     public init(
         store: AgentStore, runner: any ProcessRunner, configuration: AgentConfiguration, logger: Logger,
-        onProgress: @escaping @Sendable () -> Void = {}
+        onProgress: @escaping @Sendable () -> Void = {}, updater: AgentUpdater? = nil
     ) {
         self.store = store
         self.runner = runner
         self.configuration = configuration
         self.logger = logger
         self.onProgress = onProgress
+        self.updater = updater
     }
 
     /// Runs `invocation` if it is still `received`; returns its outcome, or nil when it was not run.
@@ -75,8 +78,18 @@ public struct InvocationExecutor: Sendable {
         let spec = ProcessSpec(
             command: payload.cmd, environment: environment(for: payload, id: id), workingDirectory: payload.cwd,
             timeout: payload.timeoutSec.map { .seconds($0) }, gracePeriod: configuration.killGracePeriod)
-        let recorder = OutputRecorder(commandId: id, store: store, chunkSize: configuration.chunkSize, onChunk: onProgress)
         logger.info("invocation started")
+        return await recordingOutput(of: id, logger: logger) { recorder in
+            Self.outcome(of: await runProcess(spec, id: id, stop: stop, output: recorder.handler), timeout: payload.timeoutSec)
+        }
+    }
+
+    /// Runs `body` with a recorder that cuts the invocation's output into stored chunks, and
+    /// returns its outcome once every byte is stored (or a failure when storing failed).
+    func recordingOutput(
+        of id: UUID, logger: Logger, _ body: (OutputRecorder) async -> FinalOutcome
+    ) async -> FinalOutcome {
+        let recorder = OutputRecorder(commandId: id, store: store, chunkSize: configuration.chunkSize, onChunk: onProgress)
         let interval = configuration.flushInterval
         return await withTaskGroup(of: Void.self) { group in
             // Cut pending output at least every flush interval while the process runs.
@@ -87,19 +100,7 @@ public struct InvocationExecutor: Sendable {
                 }
             }
             async let written = recorder.runWriter()
-            let result: Result<ProcessOutcome, any Error>
-            do {
-                result = .success(
-                    try await runner.run(
-                        spec, stop: stop,
-                        onStart: { [store] pid in
-                            // Remembered so that a restarted agent can kill what a crash left behind.
-                            try? await store.recordProcess(id, pid: pid, startTime: LeftoverProcesses.startTime(of: pid))
-                        },
-                        output: recorder.handler))
-            } catch {
-                result = .failure(error)
-            }
+            let outcome = await body(recorder)
             recorder.finishInput()
             group.cancelAll()
             do {
@@ -108,7 +109,25 @@ public struct InvocationExecutor: Sendable {
                 logger.error("could not store output", metadata: ["error": "\(error)"])
                 return FinalOutcome(state: .failed, reason: "node-agent could not store the output: \(error)")
             }
-            return Self.outcome(of: result, timeout: payload.timeoutSec)
+            return outcome
+        }
+    }
+
+    /// Runs one process of invocation `id`, remembering its process group for crash recovery.
+    func runProcess(
+        _ spec: ProcessSpec, id: UUID, stop: StopSignal, output: @escaping OutputHandler
+    ) async -> Result<ProcessOutcome, any Error> {
+        do {
+            return .success(
+                try await runner.run(
+                    spec, stop: stop,
+                    onStart: { [store] pid in
+                        // Remembered so that a restarted agent can kill what a crash left behind.
+                        try? await store.recordProcess(id, pid: pid, startTime: LeftoverProcesses.startTime(of: pid))
+                    },
+                    output: output))
+        } catch {
+            return .failure(error)
         }
     }
 

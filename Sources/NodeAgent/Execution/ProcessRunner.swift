@@ -1,9 +1,12 @@
 import FleetProtocol
 import Synchronization
 
-/// What to run: `/bin/sh -c command` in its own session and process group.
+/// What to run, as an argv (never re-parsed by a shell), in its own session and process group.
 public struct ProcessSpec: Sendable, Hashable {
-    public var command: String
+    /// The program: an absolute path, or a bare name looked up on the child's `PATH`.
+    public var executable: String
+    /// The arguments after the program name.
+    public var arguments: [String]
     /// The child's complete environment.
     public var environment: [String: String]
     public var workingDirectory: String?
@@ -12,15 +15,27 @@ public struct ProcessSpec: Sendable, Hashable {
     /// Time between SIGTERM to the group and SIGKILL.
     public var gracePeriod: Duration
 
+    /// Runs `executable` with `arguments` as given: each element reaches the program as one argument.
     public init(
-        command: String, environment: [String: String], workingDirectory: String? = nil, timeout: Duration? = nil,
-        gracePeriod: Duration = .seconds(5)
+        executable: String, arguments: [String], environment: [String: String], workingDirectory: String? = nil,
+        timeout: Duration? = nil, gracePeriod: Duration = .seconds(5)
     ) {
-        self.command = command
+        self.executable = executable
+        self.arguments = arguments
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.timeout = timeout
         self.gracePeriod = gracePeriod
+    }
+
+    /// `/bin/sh -c command`: the `RunCommand` form, where the operator asked for a shell.
+    public init(
+        command: String, environment: [String: String], workingDirectory: String? = nil, timeout: Duration? = nil,
+        gracePeriod: Duration = .seconds(5)
+    ) {
+        self.init(
+            executable: "/bin/sh", arguments: ["-c", command], environment: environment, workingDirectory: workingDirectory,
+            timeout: timeout, gracePeriod: gracePeriod)
     }
 }
 
@@ -35,9 +50,17 @@ public enum StopReason: String, Sendable, Hashable {
 }
 
 /// How a process ended.
-public enum Termination: Sendable, Hashable {
+public enum Termination: Sendable, Hashable, CustomStringConvertible {
     case exited(Int32)
     case signaled(Int32)
+
+    /// `exit code 100`, `signal 15`: for messages to operators.
+    public var description: String {
+        switch self {
+        case .exited(let code): "exit code \(code)"
+        case .signaled(let signal): "signal \(signal)"
+        }
+    }
 }
 
 /// The result of running a process.

@@ -27,9 +27,11 @@ public struct SubprocessRunner: ProcessRunner {
         for (key, value) in spec.environment {
             if let key = Environment.Key(rawValue: key) { environment[key] = value }
         }
+        // A bare name is looked up on the PATH of the child's environment (swift-subprocess does that).
+        let executable: Executable = spec.executable.hasPrefix("/") ? .path(FilePath(spec.executable)) : .name(spec.executable)
         let result = try await Subprocess.run(
-            .path("/bin/sh"),
-            arguments: ["-c", spec.command],
+            executable,
+            arguments: Arguments(spec.arguments),
             environment: .custom(environment),
             workingDirectory: spec.workingDirectory.map { FilePath($0) },
             platformOptions: options,

@@ -14,10 +14,12 @@ public final class Poller: Service {
     let waitSeconds: Int
     let logger: Logger
     let onRecorded: @Sendable () -> Void
+    /// After every answered poll (the server has seen this agent and its version).
+    let onPolled: @Sendable () async -> Void
 
     public init(
         api: AgentAPI, identity: IdentityManager, store: AgentStore, scheduler: InvocationScheduler, waitSeconds: Int,
-        logger: Logger, onRecorded: @escaping @Sendable () -> Void = {}
+        logger: Logger, onRecorded: @escaping @Sendable () -> Void = {}, onPolled: @escaping @Sendable () async -> Void = {}
     ) {
         self.api = api
         self.identity = identity
@@ -26,6 +28,7 @@ public final class Poller: Service {
         self.waitSeconds = waitSeconds
         self.logger = logger
         self.onRecorded = onRecorded
+        self.onPolled = onPolled
     }
 
     public func run() async throws {
@@ -42,6 +45,7 @@ public final class Poller: Service {
                 let response = try await cancelWhenGracefulShutdown { [api] in try await api.poll(request, token: token) }
                 log.succeeded()
                 backoff.reset()
+                await onPolled()
                 await handle(response)
                 // A server that answers at once without new work (pending cancels, or no long-poll
                 // support) must not turn this loop into a busy one.

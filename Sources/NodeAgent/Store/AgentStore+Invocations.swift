@@ -139,10 +139,16 @@ extension AgentStore {
 
     /// After a restart: invocations that were running died with the old agent; they become
     /// `lost` (their stored chunks are still delivered). Returns them with their process, if known.
+    /// An `UpdateAgent` that restarted the agent on purpose is not lost: its row in
+    /// `agent_updates` says how it ends.
     public func markInterruptedAsLost(reason: String, now: Date = Date()) async throws -> [InterruptedInvocation] {
         try await database.write { db in
             let interrupted = try Row.fetchAll(
-                db, sql: "SELECT command_id, pid, pid_start_time FROM invocations WHERE phase = 'running'"
+                db,
+                sql: """
+                    SELECT command_id, pid, pid_start_time FROM invocations
+                    WHERE phase = 'running' AND command_id NOT IN (SELECT command_id FROM agent_updates)
+                    """
             ).compactMap { row -> InterruptedInvocation? in
                 guard let id = UUID(uuidString: row["command_id"]) else { return nil }
                 return InterruptedInvocation(commandId: id, pid: row["pid"], pidStartTime: row["pid_start_time"])
@@ -150,7 +156,7 @@ extension AgentStore {
             try db.execute(
                 sql: """
                     UPDATE invocations SET phase = 'finished', final_state = 'lost', reason = ?, finished_at = ?
-                    WHERE phase = 'running'
+                    WHERE phase = 'running' AND command_id NOT IN (SELECT command_id FROM agent_updates)
                     """,
                 arguments: [reason, now.timeIntervalSince1970])
             return interrupted

@@ -39,6 +39,8 @@ public final class AgentStore: Sendable {
         budget = BufferBudget(cap: bufferCap, used: used)
     }
 
+    /// Migrations must stay additive: after a rolled-back UpdateAgent the previous agent opens a
+    /// store that the newer one may have migrated (GRDB skips migrations it does not know).
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("1-invocations-and-chunks") { db in
