@@ -32,16 +32,8 @@ public enum FleetJSON {
     }
 
     /// Formats a date as ISO-8601 UTC with milliseconds.
-    public static func formatDate(_ date: Date) -> String {
-        date.formatted(
-            Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
-    }
+    public static func formatDate(_ date: Date) -> String { ISO8601Date.format(date) }
 
     /// Parses ISO-8601 with or without fractional seconds.
-    public static func parseDate(_ text: String) -> Date? {
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) {
-            return date
-        }
-        return try? Date.ISO8601FormatStyle().parse(text)
-    }
+    public static func parseDate(_ text: String) -> Date? { ISO8601Date.parse(text) }
 }
