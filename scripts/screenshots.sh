@@ -106,7 +106,12 @@ sleep 0.3
 keys Enter
 wait_for "[y] send"
 shot run "fleet-tui — Run (confirm)"
-keys n; keys Escape; keys Escape
+keys n
+keys C-t; keys C-t  # RunCommand → UpdateAgent → UpdatePackage
+wait_for "Update packages"
+tmux -L "$SOCK" send-keys -t shots -l "nginx curl"
+shot run-package "fleet-tui — Run (UpdatePackage)"
+keys Escape; keys Escape
 keys "?"
 wait_for "Everywhere"
 shot help "fleet-tui — Help"

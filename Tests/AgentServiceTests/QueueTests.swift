@@ -73,7 +73,8 @@ struct QueueTests {
 
     @Test("a lease that lapses without a status report is delivered again")
     func leaseExpiryRedelivers() async throws {
-        let fleet = try await TestFleet.make { $0.leaseSeconds = 1 }
+        // Long enough that the immediate second poll lands inside the lease on a loaded machine.
+        let fleet = try await TestFleet.make { $0.leaseSeconds = 3 }
         try await fleet.run { client in
             let op = try await fleet.operatorToken()
             let node = try await client.register("edge-1")
@@ -81,20 +82,21 @@ struct QueueTests {
             let first = try await client.poll(token: node)
             #expect(first.assignments.map(\.commandId) == [id])
             #expect(try await client.poll(token: node).assignments.isEmpty)
-            try await Task.sleep(for: .milliseconds(1300))
+            try await Task.sleep(for: .milliseconds(3300))
             let again = try await client.poll(token: node)
             #expect(again.assignments.map(\.commandId) == [id])
             #expect(again.assignments.first?.deliveryCount == 2)
             // once the agent reports running, the lease no longer matters
             _ = try await client.send(.post, "/v1/agents/status", token: node, json: StatusReport(commandId: id, state: .running))
-            try await Task.sleep(for: .milliseconds(1300))
+            try await Task.sleep(for: .milliseconds(3300))
             #expect(try await client.poll(token: node).assignments.isEmpty)
         }
     }
 
     @Test("delivered work the agent lists as known keeps its lease and is not delivered again")
     func knownWorkKeepsItsLease() async throws {
-        let fleet = try await TestFleet.make { $0.leaseSeconds = 1 }
+        // Long enough that the immediate second poll lands inside the lease on a loaded machine.
+        let fleet = try await TestFleet.make { $0.leaseSeconds = 3 }
         try await fleet.run { client in
             let op = try await fleet.operatorToken()
             let node = try await client.register("edge-1")
@@ -105,7 +107,7 @@ struct QueueTests {
                 #expect(try await client.poll(token: node, active: [id]).assignments.isEmpty)
             }
             // once the agent forgets it (restart before recording), the lapsed lease redelivers it
-            try await Task.sleep(for: .milliseconds(1200))
+            try await Task.sleep(for: .milliseconds(3300))
             #expect(try await client.poll(token: node, active: []).assignments.map(\.commandId) == [id])
         }
     }

@@ -224,20 +224,20 @@ enum Golden {
 
     static let run80 = #"""
          fleet ▸ http://127.0.0.1:8080 ● connected  nodes 2/4 online  marked 2
-         <enter> Send  <tab/↓> Next field  <shift-tab/↑> Prev field  <esc> Close
+         <enter> Send  <ctrl-t> Type  <tab/↓> Next  <shift-tab/↑> Prev  <esc> Close
         ───────────────────────────────── Run command ──────────────────────────────────
 
-           Type         RunCommand
+           Type         (•) RunCommand  ( ) UpdateAgent  ( ) UpdatePackage
 
            Targets      [edge-1,edge-2                                               ]
                         → 2 nodes: edge-1, edge-2
 
          ▸ Command      [uptime                                                      ]
-
            Timeout (s)  [60      ]
 
            Targets: ids (a,b,c), attribute selectors (region=eu-west role=db), or all.
            Runs as /bin/sh -c on each node. Enter asks before sending.
+           ctrl-t: next type · ←/→ or space: change a choice · tab: next field
 
 
 
@@ -254,17 +254,17 @@ enum Golden {
          <y> Yes  <n> No
         ───────────────────────────────────────────────────── Run command ──────────────────────────────────────────────────────
 
-           Type         RunCommand
+           Type         (•) RunCommand  ( ) UpdateAgent  ( ) UpdatePackage
 
            Targets      [edge-1,edge-2                                               ]
                         → 2 nodes: edge-1, edge-2
 
          ▸ Command      [uptime                                                      ]
-
            Timeout (s)  [60      ]
 
            Targets: ids (a,b,c), attribute selectors (region=eu-west role=db), or all.
            Runs as /bin/sh -c on each node. Enter asks before sending.
+           ctrl-t: next type · ←/→ or space: change a choice · tab: next field
 
                                                 ┌─ Run command ────────────────────────┐
                                                 │                                      │

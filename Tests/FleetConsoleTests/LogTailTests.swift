@@ -177,4 +177,5 @@ struct FailingLogs: FleetAPI {
     func submit(_ request: SubmitCommandRequest) async throws(APIError) -> SubmitCommandResponse { throw .unreachable("x") }
     func cancel(_ id: UUID) async throws(APIError) -> CancelResponse { throw .unreachable("x") }
     func revoke(_ nodeId: String) async throws(APIError) -> RevokeResponse { throw .unreachable("x") }
+    func artifacts() async throws(APIError) -> ArtifactList { throw .unreachable("x") }
 }

@@ -63,6 +63,8 @@ final class FakeAPI: FleetAPI {
         var submitted: [SubmitCommandRequest] = []
         var cancelled: [UUID] = []
         var revoked: [String] = []
+        var artifacts: [ArtifactInfo] = []
+        var artifactCalls = 0
         var unreachable = false
     }
     let state = Mutex(State())
@@ -114,5 +116,14 @@ final class FakeAPI: FleetAPI {
     func revoke(_ nodeId: String) async throws(APIError) -> RevokeResponse {
         state.withLock { $0.revoked.append(nodeId) }
         return RevokeResponse(nodeId: nodeId, revokedAt: testNow)
+    }
+
+    func artifacts() async throws(APIError) -> ArtifactList {
+        let (list, down) = state.withLock { state in
+            state.artifactCalls += 1
+            return (state.artifacts, state.unreachable)
+        }
+        if down { throw .unreachable("connection refused") }
+        return ArtifactList(artifacts: list)
     }
 }

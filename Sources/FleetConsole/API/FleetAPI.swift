@@ -18,6 +18,8 @@ public protocol FleetAPI: Sendable {
     func cancel(_ id: UUID) async throws(APIError) -> CancelResponse
     /// `POST /v1/agents/{id}/revoke`.
     func revoke(_ nodeId: String) async throws(APIError) -> RevokeResponse
+    /// `GET /v1/artifacts`: uploaded artifacts (agent binaries for UpdateAgent), newest first.
+    func artifacts() async throws(APIError) -> ArtifactList
 }
 
 extension FleetAPI {

@@ -55,6 +55,10 @@ public struct HTTPFleetAPI: FleetAPI {
         try await send(.POST, FleetPaths.revoke(Self.escape(nodeId)), body: EmptyBody())
     }
 
+    public func artifacts() async throws(APIError) -> ArtifactList {
+        try await get(FleetPaths.artifacts, query: [])
+    }
+
     private struct EmptyBody: Encodable {}
 
     private func get<T: Decodable>(_ path: String, query: [(String, String?)], timeout: TimeAmount = .seconds(5))

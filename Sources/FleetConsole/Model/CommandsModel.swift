@@ -56,13 +56,9 @@ public struct CommandModel: Sendable {
 
 extension CommandSummary {
     /// A one-line description of what the command does.
-    public var summaryText: String {
-        switch payload {
-        case .runCommand(let run): run.cmd
-        case .updateAgent(let update): "update agent to \(update.version)"
-        case .updatePackage(let update): "\(update.action.rawValue) \(update.packages.joined(separator: " "))"
-        }
-    }
+    public var summaryText: String { payload.summaryText }
+    /// The history's COMMAND cell (the TYPE cell is beside it).
+    public var historyText: String { payload.historyText }
 }
 
 extension InvocationInfo {

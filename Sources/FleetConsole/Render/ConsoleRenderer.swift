@@ -31,7 +31,7 @@ public enum ConsoleRenderer {
         case .logs:
             (title, content) = LogsRenderer.render(state.logs, width: width, rows: rows)
         case .run:
-            (title, content) = FormRenderer.run(state.form, nodes: state.nodes, width: width, rows: rows)
+            (title, content) = FormRenderer.run(state.form, nodes: state.nodes, width: width, rows: rows, now: now)
         }
         if state.showHelp { content = FormRenderer.help(state.screen, width: width, rows: rows) }
         content = content.prefix(rows).map { $0.fitted(to: width) }

@@ -1,44 +1,112 @@
 import FleetProtocol
 import Foundation
 
-/// The Run form, the confirmation box and the help screen.
+/// The Run form (all three command types); the boxes drawn over views are in `+Overlays`.
 enum FormRenderer {
-    static func run(_ form: RunForm?, nodes: NodesModel, width: Int, rows: Int) -> (String, [StyledLine]) {
+    /// Columns before a field's value: marker (3), label (12), one space.
+    static let indent = 16
+
+    static func run(_ form: RunForm?, nodes: NodesModel, width: Int, rows: Int, now: Date) -> (String, [StyledLine]) {
         guard let form else { return ("Run", []) }
+        let fieldWidth = max(10, min(60, width - indent - 2))
         var lines = [StyledLine()]
-        let fieldWidth = max(10, min(60, width - 18))
-        for field in RunForm.Field.allCases {
-            var line = StyledLine()
+        for field in form.fields {
             let focused = field == form.focus
-            line.append(focused ? " ▸ " : "   ", .menuKey, [.bold])
-            line.append(field.label, width: 12, focused ? .title : .normal, focused ? [.bold] : [])
-            line.append(" ")
+            var line = label(field, focused: focused)
             switch field {
             case .type:
-                line.append(form.commandType.rawValue, .info, [.bold])
-            case .targets: line.spans.append(contentsOf: input(form.targets, width: fieldWidth, focused: focused))
-            case .command: line.spans.append(contentsOf: input(form.command, width: fieldWidth, focused: focused))
-            case .timeout: line.spans.append(contentsOf: input(form.timeout, width: 8, focused: focused))
+                line.spans += choices(CommandType.allCases.map(\.rawValue), selected: form.commandType.rawValue, focused: focused)
+            case .targets: line.spans += input(form.targets, width: fieldWidth, focused: focused)
+            case .command: line.spans += input(form.command, width: fieldWidth, focused: focused)
+            case .action:
+                line.spans += choices(PackageAction.allCases.map(\.rawValue), selected: form.action.rawValue, focused: focused)
+            case .packages: line.spans += input(form.packages, width: fieldWidth, focused: focused)
+            case .manager:
+                let names = ["auto"] + PackageManagerKind.allCases.map(\.rawValue)
+                line.spans += choices(names, selected: form.manager?.rawValue ?? "auto", focused: focused)
+            case .artifact:
+                lines += artifactRows(form, first: line, focused: focused, width: width, now: now)
+                continue
+            case .url: line.spans += input(form.url, width: fieldWidth, focused: focused)
+            case .sha256: line.spans += input(form.sha256, width: max(10, min(64, width - indent - 2)), focused: focused)
+            case .version: line.spans += input(form.version, width: min(24, fieldWidth), focused: focused)
+            case .timeout:
+                line.spans += input(form.timeout, width: 8, focused: focused)
+                if form.commandType != .runCommand { line.append("  empty: no limit", .dim) }
             }
             lines.append(line)
-            if field == .targets {
-                let ids = form.resolveTargets(in: nodes.nodes)
-                var resolved = StyledLine(String(repeating: " ", count: 16))
-                if ids.isEmpty {
-                    resolved.append("→ no nodes", .warn)
-                } else {
-                    let unknown = ids.filter { id in !nodes.nodes.contains { $0.nodeId == id } }
-                    resolved.append("→ \(ids.count) node\(ids.count == 1 ? "" : "s"): ", .dim)
-                    resolved.append(ids.prefix(8).joined(separator: ", ") + (ids.count > 8 ? ", …" : ""), .ok)
-                    if !unknown.isEmpty { resolved.append("  (unknown: \(unknown.prefix(3).joined(separator: ", ")))", .error) }
-                }
-                lines.append(resolved)
-            }
-            lines.append(StyledLine())
+            if field == .type || field == .targets { lines += targetsFooter(field, form: form, nodes: nodes) }
         }
-        lines.append(StyledLine("   Targets: ids (a,b,c), attribute selectors (region=eu-west role=db), or all.", .dim))
-        lines.append(StyledLine("   Runs as /bin/sh -c on each node. Enter asks before sending.", .dim))
-        return ("Run command", lines)
+        lines.append(StyledLine())
+        if form.showProblems {
+            let problems = form.problems(nodes: nodes.nodes)
+            for problem in problems.prefix(4) { lines.append(StyledLine("   ✗ " + TextWidth.sanitize(problem), .error)) }
+            if problems.count > 4 { lines.append(StyledLine("   ✗ … and \(problems.count - 4) more", .error)) }
+            if !problems.isEmpty { lines.append(StyledLine()) }
+        }
+        lines += hints(form)
+        return (title(form.commandType), lines)
+    }
+
+    static func title(_ type: CommandType) -> String {
+        switch type {
+        case .runCommand: "Run command"
+        case .updateAgent: "Update agent"
+        case .updatePackage: "Update packages"
+        }
+    }
+
+    /// The marker and label column of a row.
+    static func label(_ field: RunForm.Field, focused: Bool) -> StyledLine {
+        var line = StyledLine()
+        line.append(focused ? " ▸ " : "   ", .menuKey, [.bold])
+        line.append(field.label, width: 12, focused ? .title : .normal, focused ? [.bold] : [])
+        line.append(" ")
+        return line
+    }
+
+    /// A blank line after the type; after the targets, the nodes they resolve to and a blank.
+    static func targetsFooter(_ field: RunForm.Field, form: RunForm, nodes: NodesModel) -> [StyledLine] {
+        guard field == .targets else { return [StyledLine()] }
+        let ids = form.resolveTargets(in: nodes.nodes)
+        var resolved = StyledLine(String(repeating: " ", count: indent))
+        if ids.isEmpty {
+            resolved.append("→ no nodes", .warn)
+        } else {
+            let unknown = ids.filter { id in !nodes.nodes.contains { $0.nodeId == id } }
+            resolved.append("→ \(ids.count) node\(ids.count == 1 ? "" : "s"): ", .dim)
+            resolved.append(ids.prefix(8).joined(separator: ", ") + (ids.count > 8 ? ", …" : ""), .ok)
+            if !unknown.isEmpty { resolved.append("  (unknown: \(unknown.prefix(3).joined(separator: ", ")))", .error) }
+        }
+        return [resolved, StyledLine()]
+    }
+
+    /// A choice row: every option, the chosen one as `(•)` (reversed while focused).
+    static func choices(_ options: [String], selected: String, focused: Bool) -> [Span] {
+        var spans: [Span] = []
+        for option in options {
+            if !spans.isEmpty { spans.append(Span("  ")) }
+            if option == selected {
+                spans.append(Span("(•) " + option, .info, focused ? [.bold, .reverse] : [.bold]))
+            } else {
+                spans.append(Span("( ) " + option, .dim))
+            }
+        }
+        return spans
+    }
+
+    /// What each type is about, and the keys that are not obvious.
+    static func hints(_ form: RunForm) -> [StyledLine] {
+        let about =
+            switch form.commandType {
+            case .runCommand: "Runs as /bin/sh -c on each node. Enter asks before sending."
+            case .updatePackage: "Packages: names separated by spaces, pinned as name=version if needed."
+            case .updateAgent: "Nodes fetch it, verify the SHA-256, swap, restart; unhealthy ones roll back."
+            }
+        var lines = [StyledLine("   Targets: ids (a,b,c), attribute selectors (region=eu-west role=db), or all.", .dim)]
+        lines.append(StyledLine("   " + about, .dim))
+        lines.append(StyledLine("   ctrl-t: next type · ←/→ or space: change a choice · tab: next field", .dim))
+        return lines
     }
 
     /// A text field: its text in brackets with the cursor shown as a reversed cell.
@@ -60,57 +128,5 @@ enum FormRenderer {
         }
         spans.append(Span("]", .dim))
         return spans
-    }
-
-    /// The confirmation box drawn over the middle of the content.
-    static func overlay(_ confirm: Confirmation, on content: [StyledLine], width: Int) -> [StyledLine] {
-        let inner = min(width - 4, max(36, confirm.lines.map { TextWidth.width($0) }.max() ?? 0) + 2)
-        let border: Role = confirm.dangerous ? .error : .title
-        var box: [StyledLine] = []
-        let heading = "─ \(confirm.title) "
-        box.append(StyledLine([Span("┌" + heading + String(repeating: "─", count: max(0, inner - TextWidth.width(heading))) + "┐", border, [.bold])]))
-        for text in [""] + confirm.lines + [""] {
-            box.append(StyledLine([Span("│", border, [.bold]), Span(TextWidth.pad(" " + text, to: inner)), Span("│", border, [.bold])]))
-        }
-        let choice = confirm.dangerous ? "[y] yes, do it    [n] no" : "[y] send    [n] not now"
-        let pad = max(0, (inner - TextWidth.width(choice)) / 2)
-        box.append(StyledLine([Span("│", border, [.bold]), Span(TextWidth.pad(String(repeating: " ", count: pad) + choice, to: inner), .menuKey, [.bold]), Span("│", border, [.bold])]))
-        box.append(StyledLine([Span("└" + String(repeating: "─", count: inner) + "┘", border, [.bold])]))
-        var out = content
-        let top = max(0, (content.count - box.count) / 2)
-        let left = max(0, (width - inner - 2) / 2)
-        for (offset, line) in box.enumerated() where top + offset < out.count {
-            out[top + offset] = out[top + offset].overlaid(line, at: left, totalWidth: width)
-        }
-        return out
-    }
-
-    /// Every key of the screen and the global ones, generated from the bindings: the screen's
-    /// main keys on the left, movement and global keys on the right (below when narrow).
-    static func help(_ screen: Screen, width: Int, rows: Int) -> [StyledLine] {
-        func section(_ title: String, _ bindings: [KeyBinding], labelWidth: Int) -> [StyledLine] {
-            guard !bindings.isEmpty else { return [] }
-            var lines = [StyledLine("  " + title, .title, [.bold])]
-            for binding in bindings {
-                var line = StyledLine("    ")
-                line.append(binding.label, width: labelWidth, binding.dangerous ? .menuDanger : .menuKey, [.bold])
-                line.append(" " + binding.help + (binding.dangerous ? " (asks)" : ""))
-                lines.append(line)
-            }
-            return lines + [StyledLine()]
-        }
-        let bindings = Keymap.bindings(for: screen)
-        let main = section("\(screen.crumb.capitalized) view", bindings.filter(\.inMenu), labelWidth: 6)
-        let more = section("More keys", bindings.filter { !$0.inMenu }, labelWidth: 7)
-            + (screen == .run ? [] : section("Everywhere", Keymap.global, labelWidth: 7))
-        let left = [StyledLine()] + main
-        let right = [StyledLine()] + more
-        guard left.count + right.count > rows, width >= 80 else { return left + Array(right.dropFirst()) }
-        let leftWidth = max(width / 2, width - (right.map(\.width).max() ?? 0) - 1)
-        return (0..<max(left.count, right.count)).map { index in
-            var line = (index < left.count ? left[index] : StyledLine()).fitted(to: leftWidth)
-            if index < right.count { line.spans.append(contentsOf: right[index].spans) }
-            return line
-        }
     }
 }

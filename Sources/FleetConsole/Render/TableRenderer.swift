@@ -96,61 +96,7 @@ enum TableRenderer {
             line.append(" ")
             line.append(Format.age(now.timeIntervalSince(command.createdAt)), width: 5, .dim, alignRight: true)
             line.append(" ")
-            line.append(TextWidth.sanitize(command.summaryText))
-            lines.append(row == model.cursor.index ? line.fitted(to: width).highlighted() : line)
-        }
-        return (title, lines)
-    }
-
-    static func command(_ model: CommandModel?, width: Int, rows: Int, now: Date) -> (String, [StyledLine]) {
-        guard let model else { return ("Command", []) }
-        let title = "Command \(Format.shortId(model.commandId))"
-        guard let detail = model.detail else { return (title, [StyledLine("  loading…", .dim)]) }
-        let summary = detail.command
-        var lines: [StyledLine] = []
-        var info = StyledLine(" ")
-        info.append(summary.commandType.rawValue, .info, [.bold])
-        info.append("  by \(summary.createdBy)  \(Format.ago(summary.createdAt, now: now))  ", .dim)
-        info.append("timeout \(summary.payload.timeoutSec.map { "\($0)s" } ?? "-")  ", .dim)
-        info.spans.append(contentsOf: Format.counts(summary.counts))
-        lines.append(info)
-        var cmd = StyledLine(" $ ", .dim)
-        cmd.append(TextWidth.sanitize(summary.summaryText), .normal, [.bold])
-        lines.append(cmd)
-        let dataRows = max(0, rows - 3)
-        let top = firstRow(model.cursor, rows: dataRows)
-        let invocations = detail.invocations
-        let shown = top..<min(invocations.count, top + dataRows)
-        let idWidth = min(28, max(4, shown.map { TextWidth.width(invocations[$0].nodeId) }.max() ?? 4))
-        var columns = [
-            Column(title: "NODE", width: idWidth), Column(title: "STATE", width: 9), Column(title: "EXIT", width: 4, right: true),
-            Column(title: "DURATION", width: 8, right: true), Column(title: "STDOUT", width: 9, right: true),
-            Column(title: "STDERR", width: 9, right: true), Column(title: "TRY", width: 3, right: true),
-        ]
-        let used = columns.reduce(0) { $0 + $1.width + 1 }
-        columns.append(Column(title: "REASON", width: max(0, width - used)))
-        lines.append(headerLine(columns))
-        if invocations.isEmpty { lines.append(StyledLine("  loading invocations…", .dim)) }
-        for row in shown {
-            let invocation = invocations[row]
-            var line = StyledLine()
-            line.append(invocation.nodeId, width: idWidth)
-            line.append(" ")
-            let state = invocation.cancelRequested && !invocation.state.isTerminal ? "stopping" : invocation.state.rawValue
-            line.append(state, width: 9, Format.role(invocation.state))
-            line.append(" ")
-            let exit = invocation.exitCode.map(String.init) ?? invocation.signal.map { "s\($0)" } ?? "-"
-            line.append(exit, width: 4, invocation.exitCode.map { $0 == 0 ? .ok : .error } ?? .dim, alignRight: true)
-            line.append(" ")
-            line.append(Format.duration(invocation.duration(now: now)), width: 8, alignRight: true)
-            line.append(" ")
-            line.append(Format.bytes(invocation.stdoutBytes), width: 9, alignRight: true)
-            line.append(" ")
-            line.append(Format.bytes(invocation.stderrBytes), width: 9, invocation.stderrBytes > 0 ? .stderr : .normal, alignRight: true)
-            line.append(" ")
-            line.append("\(invocation.deliveryCount)", width: 3, .dim, alignRight: true)
-            line.append(" ")
-            line.append(TextWidth.sanitize(invocation.reason ?? ""), .dim)
+            line.append(TextWidth.sanitize(command.historyText))
             lines.append(row == model.cursor.index ? line.fitted(to: width).highlighted() : line)
         }
         return (title, lines)

@@ -66,6 +66,7 @@ public struct SyntheticFleetAPI: FleetAPI {
     }
     public func cancel(_ id: UUID) async throws(APIError) -> CancelResponse { throw .unreachable("synthetic") }
     public func revoke(_ nodeId: String) async throws(APIError) -> RevokeResponse { throw .unreachable("synthetic") }
+    public func artifacts() async throws(APIError) -> ArtifactList { ArtifactList(artifacts: []) }
 }
 
 /// Frame time and memory of the console with many nodes and a fast tail, without a terminal

@@ -187,6 +187,14 @@ public final class ConsoleApp {
         case .stopTail:
             tailTask?.cancel()
             tailTask = nil
+        case .loadArtifacts:
+            Task.detached {
+                do throws(APIError) {
+                    inbox.post(.artifacts(.success(try await api.artifacts().artifacts)))
+                } catch {
+                    inbox.post(.artifacts(.failure(error)))
+                }
+            }
         }
     }
 }
@@ -202,6 +210,7 @@ extension ConsoleState {
         viewportRows = rows
         nodes.cursor.scrollIntoView(rows: rows - 1)
         commands.cursor.scrollIntoView(rows: rows - 1)
-        command?.cursor.scrollIntoView(rows: rows - 3)
+        let commandRows = TableRenderer.commandDataRows(command?.detail, rows: rows)
+        command?.cursor.scrollIntoView(rows: commandRows)
     }
 }

@@ -40,6 +40,9 @@ extension ConsoleState {
             }
             nodes.clearSelection()
             return [.refresh]
+        case .artifacts(let result):
+            // A form closed meanwhile has nobody to show the list to.
+            form?.setArtifacts(result)
         case .actionFailed(let what, let error):
             say("\(what) failed: \(error.description)", error: true, now: now, seconds: 8)
         case .reachable:

@@ -4,6 +4,15 @@ import Foundation
 extension ConsoleState {
     /// Applies one key press; returns what must happen outside.
     public mutating func handle(_ key: Key, now: Date) -> [Effect] {
+        let effects = handleKey(key, now: now)
+        // Whichever key made the form show UpdateAgent, its artifact list is fetched once.
+        if screen == .run, form?.commandType == .updateAgent, form?.startLoadingArtifacts() == true {
+            return effects + [.loadArtifacts]
+        }
+        return effects
+    }
+
+    private mutating func handleKey(_ key: Key, now: Date) -> [Effect] {
         if key == .resize { return [] }
         if let confirm {
             switch key {
@@ -22,8 +31,11 @@ extension ConsoleState {
             return []
         }
         if prompt != nil { return handlePrompt(key, now: now) }
-        if screen == .run, form != nil, Keymap.bindings(for: .run).first(where: { $0.keys.contains(key) }) == nil {
-            if form?.edit(key) == true { return [] }
+        if screen == .run, form != nil {
+            // A character is text in a text field even when bound (`?` is help only from a choice row).
+            let isCharacter = if case .char = key { true } else { false }
+            let bound = Keymap.bindings(for: .run).contains { $0.keys.contains(key) }
+            if isCharacter || !bound, form?.edit(key) == true { return [] }
         }
         guard let binding = Keymap.binding(for: key, on: screen) else { return [] }
         return perform(binding.action, now: now)
@@ -65,6 +77,9 @@ extension ConsoleState {
         case .help:
             showHelp = true
         case .refresh:
+            if screen == .run, form?.commandType == .updateAgent, form?.startLoadingArtifacts(force: true) == true {
+                return [.refresh, .loadArtifacts]
+            }
             return [.refresh]
         case .showNodes:
             return switchTo(.nodes)
@@ -120,6 +135,10 @@ extension ConsoleState {
             form?.previousField()
         case .send:
             return askSubmit(now: now)
+        case .cycleType:
+            form?.cycleType()
+        case .choose:
+            break
         }
         return []
     }
@@ -149,16 +168,14 @@ extension ConsoleState {
         guard let form else { return [] }
         switch form.request(nodes: nodes.nodes) {
         case .failure(let error):
-            say(error.message, error: true, now: now)
+            // The form lists every problem; the status line says why nothing happened.
+            self.form?.showProblems = true
+            let more = error.problems.count > 1 ? " (and \(error.problems.count - 1) more)" : ""
+            say("not sent: \(error.problems.first ?? "the form is incomplete")\(more)", error: true, now: now)
             return []
         case .success(let request):
-            let cmd = if case .runCommand(let run) = request.payload { run.cmd } else { "" }
-            let names = request.targets.prefix(5).joined(separator: ", ") + (request.targets.count > 5 ? ", …" : "")
-            confirm = Confirmation(
-                title: "Run command",
-                lines: ["Run \"\(cmd)\"", "on \(request.targets.count) node\(request.targets.count == 1 ? "" : "s"): \(names)",
-                    "timeout \(request.payload.timeoutSec ?? 0)s"],
-                effect: .submit(request), dangerous: false)
+            self.form?.showProblems = false
+            confirm = .submit(request)
             return []
         }
     }

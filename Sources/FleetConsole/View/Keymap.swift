@@ -5,7 +5,9 @@ public enum Action: Hashable, Sendable {
     case open, mark, markAll, clearMarks, filter, sort, run, revoke
     case cancel, logsAll, logsOne
     case follow, wrap, search, nextMatch, previousMatch
-    case nextField, previousField, send
+    case nextField, previousField, send, cycleType
+    /// Listed in help only: the Run form's choice rows take ←/→ and space themselves.
+    case choose
 }
 
 /// One key binding: data, so the menu and the help screen are generated from the same table.
@@ -101,10 +103,15 @@ public enum Keymap {
             ]
         case .run:
             [
-                KeyBinding([.enter], "enter", "Send", "Send (asks first)", .send),
-                KeyBinding([.tab, .down], "tab/↓", "Next field", "Next field", .nextField),
-                KeyBinding([.backTab, .up], "shift-tab/↑", "Prev field", "Previous field", .previousField),
+                KeyBinding([.enter], "enter", "Send", "Check, then send (asks first)", .send),
+                KeyBinding([.ctrl("t")], "ctrl-t", "Type", "Next type: RunCommand, UpdateAgent, UpdatePackage", .cycleType),
+                KeyBinding([.tab, .down], "tab/↓", "Next", "Next field", .nextField),
+                KeyBinding([.backTab, .up], "shift-tab/↑", "Prev", "Previous field", .previousField),
                 KeyBinding([.escape], "esc", "Close", "Close the form", .back),
+                // No keys: the focused choice row consumes them before bindings are looked up.
+                KeyBinding([], "←/→", "Choose", "Change a choice (space too): type, action, …", .choose, menu: false),
+                KeyBinding([.ctrl("r")], "ctrl-r", "Refresh", "Reload nodes and the artifact list", .refresh, menu: false),
+                KeyBinding([.char("?")], "?", "Help", "Help, from a choice row (in text it is text)", .help, menu: false),
             ]
         }
     }

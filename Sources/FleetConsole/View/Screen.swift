@@ -31,6 +31,8 @@ public enum Effect: Hashable, Sendable {
     case stopTail
     /// Poll now instead of at the next tick.
     case refresh
+    /// Fetch the uploaded artifacts for the Run form's UpdateAgent picker.
+    case loadArtifacts
 }
 
 /// What the background tasks report back to the console loop.
@@ -42,6 +44,8 @@ public enum ConsoleEvent: Sendable {
     case submitted(SubmitCommandResponse)
     case cancelled(CancelResponse)
     case revoked(done: [String], failed: [String: String])
+    /// The artifact list for the Run form, or why it could not be fetched.
+    case artifacts(Result<[ArtifactInfo], APIError>)
     /// An operator action failed (the text says which).
     case actionFailed(String, APIError)
     /// A poll succeeded / failed to reach the server.
