@@ -64,6 +64,26 @@ def test_cancel_stops_a_sleep(console, fleet):
     console.wait_for("sleep 300", "cxl:1", timeout=20)
 
 
+def test_the_run_form_offers_every_type_and_refuses_hostile_package_names(console, fleet):
+    to_root(console)
+    console.wait_for(NODE_ID, "online", timeout=60)
+    before = len(fleet.api("/v1/commands?limit=50")["commands"])
+    console.keys("r")
+    console.wait_for("Run command", timeout=10)
+    console.keys("C-t")
+    console.wait_for("(•) UpdateAgent", timeout=10)
+    console.keys("C-t")
+    console.wait_for("(•) UpdatePackage", "Action", "Manager", timeout=10)
+    # ctrl-t leaves the focus on the type's own first field: Packages
+    console.type("vim; rm -rf /")
+    console.keys("Enter")
+    screen = console.wait_for("not sent:", timeout=10)
+    assert "'vim;' is not a valid package name" in screen
+    # nothing reached the server
+    assert len(fleet.api("/v1/commands?limit=50")["commands"]) == before
+    console.keys("Escape")
+
+
 def test_help_lists_the_keys_and_quit_restores_the_terminal(console):
     to_root(console)
     console.keys("?")
