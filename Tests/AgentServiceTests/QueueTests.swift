@@ -168,3 +168,75 @@ struct QueueTests {
         }
     }
 }
+
+/// Work handed to a poll the agent no longer reads must not wait out its lease.
+@Suite("Abandoned polls")
+struct AbandonedPollTests {
+    @Test("delivered work the agent does not list as known is delivered again on its next poll")
+    func unlistedDeliveredWorkIsDeliveredAgain() async throws {
+        let fleet = try await TestFleet.make { $0.leaseSeconds = 300 }
+        try await fleet.run { client in
+            let op = try await fleet.operatorToken()
+            let node = try await client.register("edge-1")
+            let id = try await client.submit("true", to: ["edge-1"], token: op)
+            // the answer to this poll is lost on the way (the agent restarted)
+            #expect(try await client.poll(token: node, active: []).assignments.map(\.commandId) == [id])
+            // an agent that lists it keeps it; one that does not gets it again, long before the lease ends
+            #expect(try await client.poll(token: node, active: [id]).assignments.isEmpty)
+            let again = try await client.poll(token: node, active: [])
+            #expect(again.assignments.map(\.commandId) == [id])
+            #expect(again.assignments.first?.deliveryCount == 2)
+            // a client that sends no list (curl, old agents) is left alone
+            #expect(try await client.poll(token: node).assignments.isEmpty)
+        }
+    }
+
+    @Test("a newer poll of the node supersedes an abandoned one, which takes no work")
+    func abandonedPollDoesNotClaim() async throws {
+        let fleet = try await TestFleet.make { $0.leaseSeconds = 300 }
+        try await fleet.run(.live) { client in
+            let op = try await fleet.operatorToken()
+            let node = try await client.register("edge-1")
+            let port = try #require(client.port)
+            // setup: a poll held by the server whose client went away (an agent that exec'd) …
+            let abandoned = try RawConnection.open(port: port)
+            RawConnection.send(abandoned, RawConnection.poll(token: node, wait: 20))
+            try await Task.sleep(for: .milliseconds(300))
+            close(abandoned)
+            // … and the restarted agent's first poll, which finds nothing yet
+            #expect(try await client.poll(token: node).assignments.isEmpty)
+            // act: work arrives; only the abandoned poll is waiting, and it wakes
+            let id = try await client.submit("true", to: ["edge-1"], token: op)
+            try await Task.sleep(for: .milliseconds(500))
+            // check: it left the work for the agent's next poll (no `active` list: no lapse rule)
+            #expect(try await client.poll(token: node).assignments.map(\.commandId) == [id])
+        }
+    }
+}
+
+/// A plain TCP client, for requests the test client cannot abandon halfway.
+enum RawConnection {
+    static func open(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard fd >= 0, connected == 0 else { throw TestSetupError("cannot connect to 127.0.0.1:\(port)") }
+        return fd
+    }
+
+    static func poll(token: String, wait: Int) -> String {
+        let body = #"{"wait_sec":\#(wait)}"#
+        return "POST /v1/agents/poll HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\n"
+            + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    }
+
+    static func send(_ fd: Int32, _ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+}

@@ -72,16 +72,19 @@ struct CommandQueue: Sendable {
             commandId: commandId, commandType: request.commandType, targets: targets, createdAt: createdAt)
     }
 
-    /// Hands the node its queued invocations (and ones whose lease lapsed), leased for `leaseSeconds`.
+    /// Hands the node its queued invocations (and ones whose lease lapsed), leased for `leaseSeconds`,
+    /// provided `pollSeq` is still the node's newest poll; `superseded` when it is not.
     ///
     /// One statement: `FOR UPDATE SKIP LOCKED` keeps two concurrent polls from taking the same row.
-    func claim(nodeId: String, limit: Int = 32) async throws -> PollResponse {
+    func claim(nodeId: String, pollSeq: Int64, limit: Int = 32) async throws -> (PollResponse, superseded: Bool) {
         let rows = try await database.query(
             "claim invocations",
             """
-            WITH claimable AS (
+            WITH newest AS (
+                SELECT 1 FROM nodes WHERE node_id = \(nodeId) AND poll_seq = \(pollSeq)
+            ), claimable AS (
                 SELECT command_id, node_id FROM invocations
-                WHERE node_id = \(nodeId) AND deliver_by > now() AND NOT cancel_requested
+                WHERE node_id = \(nodeId) AND deliver_by > now() AND NOT cancel_requested AND EXISTS (SELECT 1 FROM newest)
                   AND (state = 'queued' OR (state = 'delivered' AND lease_expires_at < now()))
                 ORDER BY created_at
                 LIMIT \(limit)
@@ -95,17 +98,27 @@ struct CommandQueue: Sendable {
                 RETURNING i.command_id, cmd.command_type, cmd.payload::text AS payload, i.lease_expires_at,
                           i.delivery_count, i.created_at
             )
-            SELECT false, command_id, command_type, payload, lease_expires_at, delivery_count, created_at FROM claimed
+            SELECT 'work', command_id, command_type, payload, lease_expires_at, delivery_count, created_at FROM claimed
             UNION ALL
-            SELECT true, command_id, NULL, NULL, NULL, NULL, created_at FROM invocations
+            SELECT 'cancel', command_id, NULL, NULL, NULL, NULL, created_at FROM invocations
             WHERE node_id = \(nodeId) AND cancel_requested AND state IN ('delivered', 'running')
+            UNION ALL
+            SELECT 'superseded', NULL, NULL, NULL, NULL, NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM newest)
             """)
         var assignments: [(Date, Assignment)] = []
         var cancels: [UUID] = []
+        var superseded = false
         for row in rows {
-            let (isCancel, id, type, payload, lease, count, created) =
-                try row.decode((Bool, UUID, String?, String?, Date?, Int?, Date).self)
-            if isCancel {
+            let (kind, maybeId, type, payload, lease, count, maybeCreated) =
+                try row.decode((String, UUID?, String?, String?, Date?, Int?, Date?).self)
+            guard kind != "superseded" else {
+                superseded = true
+                continue
+            }
+            guard let id = maybeId, let created = maybeCreated else {
+                throw StoreError.unexpected(operation: "claim invocations", detail: "claim row without an id")
+            }
+            if kind == "cancel" {
                 cancels.append(id)
                 continue
             }
@@ -116,22 +129,24 @@ struct CommandQueue: Sendable {
                 commandId: id, payload: try CommandPayload(type: commandType, bodyJSON: Data(payload.utf8)),
                 leaseExpiresAt: lease, deliveryCount: count)))
         }
-        return PollResponse(assignments: assignments.sorted { $0.0 < $1.0 }.map(\.1), cancel: cancels)
+        return (PollResponse(assignments: assignments.sorted { $0.0 < $1.0 }.map(\.1), cancel: cancels), superseded)
     }
 
     /// Records that the node polled (last seen, version) and, when it listed what it knows,
     /// marks `running` invocations it no longer knows as lost (it restarted mid-run) and renews
     /// the lease of delivered ones it does know. One round trip.
-    /// Returns false when the node is unknown, revoked, or the token is of an older generation.
-    func checkIn(nodeId: String, tokenVersion: Int, agentVersion: String?, active: [UUID]?) async throws -> Bool {
+    /// Returns this poll's number (see `nodes.poll_seq`), or nil when the node is unknown, revoked,
+    /// or the token is of an older generation.
+    func checkIn(nodeId: String, tokenVersion: Int, agentVersion: String?, active: [UUID]?) async throws -> Int64? {
         let checkLost = active != nil
         let rows = try await database.query(
             "node check-in",
             """
             WITH seen AS (
-                UPDATE nodes SET last_seen_at = now(), agent_version = COALESCE(\(agentVersion), agent_version)
+                UPDATE nodes SET last_seen_at = now(), agent_version = COALESCE(\(agentVersion), agent_version),
+                    poll_seq = poll_seq + 1
                 WHERE node_id = \(nodeId) AND revoked_at IS NULL AND token_version = \(tokenVersion)
-                RETURNING node_id
+                RETURNING node_id, poll_seq
             ), lost AS (
                 UPDATE invocations SET state = 'lost', finished_at = now(),
                     reason = 'the node no longer knows this invocation (agent restarted or lost its state)'
@@ -144,13 +159,21 @@ struct CommandQueue: Sendable {
                 UPDATE invocations SET lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
                 WHERE node_id IN (SELECT node_id FROM seen) AND state = 'delivered'
                   AND command_id = ANY(\(active ?? [])::uuid[])
+            ), unreceived AS (
+                -- Delivered work the agent does not list never reached it (the answer went to a
+                -- poll it had abandoned, or recording it failed): its lease lapses now, so this
+                -- poll hands it out again instead of after the lease. The agent polls one at a
+                -- time and records what it got before it polls again, so nothing it holds is here.
+                UPDATE invocations SET lease_expires_at = now()
+                WHERE \(checkLost) AND node_id IN (SELECT node_id FROM seen) AND state = 'delivered'
+                  AND NOT (command_id = ANY(\(active ?? [])::uuid[]))
             )
-            SELECT (SELECT count(*)::int FROM seen),
+            SELECT (SELECT poll_seq FROM seen),
                    (SELECT count(*)::int FROM (SELECT pg_notify(\(Self.logsChannel), command_id::text) FROM lost) AS notified)
             """)
-        guard let row = rows.first else { return false }
-        let (seen, _) = try row.decode((Int, Int).self)
-        return seen == 1
+        guard let row = rows.first else { return nil }
+        let (pollSeq, _) = try row.decode((Int64?, Int).self)
+        return pollSeq
     }
 
     static func quoteList(_ values: [String]) -> String {

@@ -47,7 +47,7 @@ public struct AgentBinary: Sendable, Hashable {
                     guard case .exited(0) = result.terminationStatus else {
                         throw UpdateError.versionCheckFailed("\(path) --version ended with \(result.terminationStatus)")
                     }
-                    return (result.standardOutput ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                    return result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
                 }
                 group.addTask {
                     try await Task.sleep(for: timeout)

@@ -16,6 +16,10 @@ public enum AgentRestart {
     /// Does not return when the exec succeeds; throws with the reason otherwise (the watchdog,
     /// already running, then sees this process end and restores the previous binary).
     public static func exec(_ plan: RestartPlan, arguments: [String], logger: Logger) throws(UpdateError) -> Never {
+        // Neither the watchdog nor the new image may inherit this process's descriptors: a
+        // leaked socket of the last held poll would keep that connection open, and agent-svc
+        // would hand work to a poll nobody reads any more.
+        closeOnExecAll()
         let watchdog = [
             plan.backupPath, "--update-watchdog", plan.commandId.uuidString, "--watch-pid", "\(getpid())",
             "--state-dir", plan.stateDirectory, "--health-timeout", "\(plan.healthTimeout.components.seconds)", "--",
@@ -56,12 +60,24 @@ public enum AgentRestart {
     public static func replaceProcess(with path: String, arguments: [String]) -> Int32 {
         // An ignored signal stays ignored across exec: the service lifecycle ignores SIGTERM and
         // SIGINT to watch them through dispatch, and the next program must get them as usual.
+        closeOnExecAll()
         var signals = resetSignals()
         for number in Self.signalsToReset { signal(number, SIG_DFL) }
         sigemptyset(&signals)
         sigprocmask(SIG_SETMASK, &signals, nil)
         withCStrings(arguments.isEmpty ? [path] : arguments) { argv in _ = execv(path, argv) }
         return errno
+    }
+
+    /// Marks every descriptor above stderr close-on-exec (NIO's sockets and SQLite's files are
+    /// not all opened that way).
+    static func closeOnExecAll() {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for entry in entries {
+            guard let fd = Int32(entry), fd > 2 else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 
     static let signalsToReset: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE]
