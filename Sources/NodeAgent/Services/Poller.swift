@@ -34,11 +34,16 @@ public final class Poller: Service {
     public func run() async throws {
         var backoff = Backoff()
         var log = ConnectionLog(logger: logger, what: "poll")
+        // The first poll after a start is not held: it tells the server at once which version
+        // runs and what the agent still knows (an update is confirmed by it, and work whose
+        // answer the previous process never read is delivered again straight away).
+        var first = true
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let token = try await identity.token()
                 let request = PollRequest(
-                    waitSec: waitSeconds, active: try await store.activeIds(), agentVersion: NodeAgentVersion.current)
+                    waitSec: first ? 0 : waitSeconds, active: try await store.activeIds(),
+                    agentVersion: NodeAgentVersion.current)
                 let started = ContinuousClock.now
                 // Only the held request is cut short on shutdown; an answer that arrived is
                 // recorded completely (what was not recorded is delivered again anyway).
@@ -49,9 +54,10 @@ public final class Poller: Service {
                 await handle(response)
                 // A server that answers at once without new work (pending cancels, or no long-poll
                 // support) must not turn this loop into a busy one.
-                if response.assignments.isEmpty, ContinuousClock.now - started < .milliseconds(500) {
+                if !first, response.assignments.isEmpty, ContinuousClock.now - started < .milliseconds(500) {
                     await pause(.seconds(1))
                 }
+                first = false
             } catch let error as AgentError {
                 throw error
             } catch APIError.unauthorized(let message) {
