@@ -27,7 +27,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def private_agent(fleet, node_id: str) -> tuple[NodeAgentProcess, Path]:
+def private_agent(fleet, node_id: str, health_timeout: int = 30) -> tuple[NodeAgentProcess, Path]:
     """A node-agent running from its own copy of the binary (an update replaces that file)."""
     bin_dir = fleet.dir / f"bin-{node_id}"
     bin_dir.mkdir()
@@ -37,7 +37,7 @@ def private_agent(fleet, node_id: str) -> tuple[NodeAgentProcess, Path]:
     state_dir.mkdir()
     env = dict(
         fleet.base_env, AGENT_SVC_URL=fleet.svc.url, ENROLLMENT_TOKEN=fleet.enrollment_token, NODE_ID=node_id,
-        STATE_DIR=str(state_dir), LOG_LEVEL="info", AGENT_UPDATE_HEALTH_TIMEOUT="30")
+        STATE_DIR=str(state_dir), LOG_LEVEL="info", AGENT_UPDATE_HEALTH_TIMEOUT=str(health_timeout))
     agent = NodeAgentProcess(binary, env, node_id, state_dir, fleet.dir / f"node-agent-{node_id}.log")
     fleet.agents[node_id] = agent
     agent.start()
@@ -188,6 +188,36 @@ def test_a_new_binary_that_exits_at_once_is_rolled_back(fleet):
     fleet.assert_no_secrets_logged()
     os.kill(relaunched[0], 15)
     wait_until(lambda: not Path(f"/proc/{relaunched[0]}").exists() or _zombie(relaunched[0]), 20, "the agent to stop")
+
+
+def test_a_new_binary_that_never_reaches_the_server_is_stopped_and_rolled_back(fleet):
+    # setup: a "new agent" that passes the --version check, then hangs without ever polling
+    agent, binary = private_agent(fleet, "edge-hung", health_timeout=3)
+    old_sha = sha256(binary)
+    hung = fleet.dir / "node-agent-hung"
+    hung.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = --version ]; then echo 0.9.1-hung; exit 0; fi\n'
+        'echo "hung agent: never polls" >&2\n'
+        "exec sleep 300\n")
+    hung.chmod(0o755)
+    artifact = upload(fleet, hung, "0.9.1-hung")
+
+    # act
+    command_id = submit_update(fleet, "edge-hung", artifact)
+
+    # check: after the 3 s health deadline the watchdog stops it and brings the old agent back
+    wait_until(lambda: not agent.running, 30, "the hung binary to be stopped")
+    invocation = fleet.api.wait_state(command_id, "edge-hung", {"succeeded", "failed"}, timeout=60)
+    assert invocation["state"] == "failed", invocation
+    assert "did not reach the server within 3 s" in invocation["reason"], invocation
+    assert sha256(binary) == old_sha
+    assert node_version(fleet, "edge-hung") == OLD_VERSION
+    assert "hung agent: never polls" in agent.log_text()
+    run_echo(fleet, "edge-hung", "back-after-the-hang")
+    relaunched = [p for p in processes_tagged(fleet.tag) if _is_agent(p)]
+    assert len(relaunched) == 1, f"expected one agent process, found {relaunched}"
+    os.kill(relaunched[0], 15)
 
 
 def _zombie(pid: int) -> bool:
