@@ -54,6 +54,7 @@ public actor ChangeNotifier: Service {
     private let logger: Logger
     private var waiters: [String: [UInt64: Waiter]] = [:]
     private var parked = 0
+    private var deadlines = DeadlineHeap()
     private var nextId: UInt64 = 0
     private(set) var isListening = false
 
@@ -79,6 +80,7 @@ public actor ChangeNotifier: Service {
             waiter.continuation = continuation
             waiter.deadline = deadline
             waiters[key]?[id] = waiter
+            deadlines.push(.init(deadline: deadline, key: key, id: id))
             parked += 1
         }
     }
@@ -117,11 +119,11 @@ public actor ChangeNotifier: Service {
 
     /// Resumes waits whose deadline passed.
     private func expire(now: ContinuousClock.Instant) {
-        guard parked > 0 else { return }
-        for (key, subscribers) in waiters {
-            for (id, waiter) in subscribers where waiter.continuation != nil && waiter.deadline <= now {
-                resume(key: key, id: id, woken: false)
-            }
+        while let entry = deadlines.popExpired(now: now) {
+            // A wait that already ended (woken, cancelled) or parked again with a later deadline
+            // left this entry behind: skip it.
+            guard let waiter = waiters[entry.key]?[entry.id], waiter.continuation != nil, waiter.deadline <= now else { continue }
+            resume(key: entry.key, id: entry.id, woken: false)
         }
     }
 
