@@ -12,11 +12,18 @@ extension ChangeNotifier {
         let subscription = subscribe(key)
         defer { Task { await subscription.cancel() } }
         let deadline = ContinuousClock.now + wait
+        var answer: T
+        var ready: Bool
+        (answer, ready) = try await attempt()
         while true {
-            let (answer, ready) = try await attempt()
             let remaining = deadline - ContinuousClock.now
             if ready || remaining <= .zero || Task.isShuttingDownGracefully { return answer }
-            _ = await subscription.wait(timeout: remaining)
+            let woken = await subscription.wait(timeout: remaining)
+            // The wait ran out with no change while the listener was up: nothing can have
+            // changed, so skip the query (a third of what each idle poll cost). Without a
+            // listener, notifications may have been missed: look again.
+            if !woken, ContinuousClock.now >= deadline, isListening { return answer }
+            (answer, ready) = try await attempt()
         }
     }
 }
