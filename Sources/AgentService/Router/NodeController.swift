@@ -34,14 +34,20 @@ struct NodeController: Sendable {
         if let wait = body.waitSec, wait < 0 { throw APIError.badRequest("wait_sec must not be negative") }
         if let version = body.agentVersion, version.utf8.count > 64 { throw APIError.badRequest("agent_version is too long") }
         let wait = min(body.waitSec ?? 0, maxWaitSeconds)
-        // One round trip: token generation and revocation checked, last-seen recorded, forgotten runs lost.
-        guard let pollSeq = try await queue.checkIn(
-            nodeId: nodeId, tokenVersion: claims.ver ?? -1, agentVersion: body.agentVersion, active: body.active)
-        else { throw APIError.unauthorized("token has been revoked or the node is not registered") }
         metrics.connectedPollers.increment()
         defer { metrics.connectedPollers.decrement() }
+        var pollSeq: Int64?
         let response = try await notifier.longPoll(key: "work:\(nodeId)", wait: .seconds(wait)) {
-            let (response, superseded) = try await queue.claim(nodeId: nodeId, pollSeq: pollSeq)
+            guard let seq = pollSeq else {
+                // First attempt, one round trip: token generation and revocation checked, last
+                // seen recorded, the agent's `active` list settled, work claimed.
+                guard let (seq, response) = try await queue.checkInAndClaim(
+                    nodeId: nodeId, tokenVersion: claims.ver ?? -1, agentVersion: body.agentVersion, active: body.active)
+                else { throw APIError.unauthorized("token has been revoked or the node is not registered") }
+                pollSeq = seq
+                return (response, !response.assignments.isEmpty || !response.cancel.isEmpty)
+            }
+            let (response, superseded) = try await queue.claim(nodeId: nodeId, pollSeq: seq)
             // A newer poll of this node exists: this one was abandoned, answer it empty at once.
             return (response, superseded || !response.assignments.isEmpty || !response.cancel.isEmpty)
         }

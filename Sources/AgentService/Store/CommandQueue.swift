@@ -98,21 +98,32 @@ struct CommandQueue: Sendable {
                 RETURNING i.command_id, cmd.command_type, cmd.payload::text AS payload, i.lease_expires_at,
                           i.delivery_count, i.created_at
             )
-            SELECT 'work', command_id, command_type, payload, lease_expires_at, delivery_count, created_at FROM claimed
+            SELECT 'work', command_id, command_type, payload, lease_expires_at, delivery_count, created_at, NULL::bigint
+            FROM claimed
             UNION ALL
-            SELECT 'cancel', command_id, NULL, NULL, NULL, NULL, created_at FROM invocations
+            SELECT 'cancel', command_id, NULL, NULL, NULL, NULL, created_at, NULL FROM invocations
             WHERE node_id = \(nodeId) AND cancel_requested AND state IN ('delivered', 'running')
             UNION ALL
-            SELECT 'superseded', NULL, NULL, NULL, NULL, NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM newest)
+            SELECT 'superseded', NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM newest)
             """)
+        let decoded = try Self.decodePoll(rows)
+        return (decoded.response, decoded.marks.contains("superseded"))
+    }
+
+    /// Decodes the rows of a claim: `(kind, command_id, command_type, payload, lease_expires_at,
+    /// delivery_count, created_at, poll_seq)` where kind is `work` or `cancel`, or a mark
+    /// (`superseded`, `seen`) whose poll_seq column may carry a number.
+    static func decodePoll(_ rows: [PostgresRow]) throws -> (response: PollResponse, marks: Set<String>, pollSeq: Int64?) {
         var assignments: [(Date, Assignment)] = []
         var cancels: [UUID] = []
-        var superseded = false
+        var marks: Set<String> = []
+        var pollSeq: Int64?
         for row in rows {
-            let (kind, maybeId, type, payload, lease, count, maybeCreated) =
-                try row.decode((String, UUID?, String?, String?, Date?, Int?, Date?).self)
-            guard kind != "superseded" else {
-                superseded = true
+            let (kind, maybeId, type, payload, lease, count, maybeCreated, seq) =
+                try row.decode((String, UUID?, String?, String?, Date?, Int?, Date?, Int64?).self)
+            guard kind == "work" || kind == "cancel" else {
+                marks.insert(kind)
+                pollSeq = seq ?? pollSeq
                 continue
             }
             guard let id = maybeId, let created = maybeCreated else {
@@ -129,51 +140,7 @@ struct CommandQueue: Sendable {
                 commandId: id, payload: try CommandPayload(type: commandType, bodyJSON: Data(payload.utf8)),
                 leaseExpiresAt: lease, deliveryCount: count)))
         }
-        return (PollResponse(assignments: assignments.sorted { $0.0 < $1.0 }.map(\.1), cancel: cancels), superseded)
-    }
-
-    /// Records that the node polled (last seen, version) and, when it listed what it knows,
-    /// marks `running` invocations it no longer knows as lost (it restarted mid-run) and renews
-    /// the lease of delivered ones it does know. One round trip.
-    /// Returns this poll's number (see `nodes.poll_seq`), or nil when the node is unknown, revoked,
-    /// or the token is of an older generation.
-    func checkIn(nodeId: String, tokenVersion: Int, agentVersion: String?, active: [UUID]?) async throws -> Int64? {
-        let checkLost = active != nil
-        let rows = try await database.query(
-            "node check-in",
-            """
-            WITH seen AS (
-                UPDATE nodes SET last_seen_at = now(), agent_version = COALESCE(\(agentVersion), agent_version),
-                    poll_seq = poll_seq + 1
-                WHERE node_id = \(nodeId) AND revoked_at IS NULL AND token_version = \(tokenVersion)
-                RETURNING node_id, poll_seq
-            ), lost AS (
-                UPDATE invocations SET state = 'lost', finished_at = now(),
-                    reason = 'the node no longer knows this invocation (agent restarted or lost its state)'
-                WHERE \(checkLost) AND node_id IN (SELECT node_id FROM seen) AND state = 'running'
-                  AND NOT (command_id = ANY(\(active ?? [])::uuid[]))
-                RETURNING command_id
-            ), known AS (
-                -- Delivered work the agent has recorded but not started (all its slots busy):
-                -- renew the lease so it is not handed out again.
-                UPDATE invocations SET lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
-                WHERE node_id IN (SELECT node_id FROM seen) AND state = 'delivered'
-                  AND command_id = ANY(\(active ?? [])::uuid[])
-            ), unreceived AS (
-                -- Delivered work the agent does not list never reached it (the answer went to a
-                -- poll it had abandoned, or recording it failed): its lease lapses now, so this
-                -- poll hands it out again instead of after the lease. The agent polls one at a
-                -- time and records what it got before it polls again, so nothing it holds is here.
-                UPDATE invocations SET lease_expires_at = now()
-                WHERE \(checkLost) AND node_id IN (SELECT node_id FROM seen) AND state = 'delivered'
-                  AND NOT (command_id = ANY(\(active ?? [])::uuid[]))
-            )
-            SELECT (SELECT poll_seq FROM seen),
-                   (SELECT count(*)::int FROM (SELECT pg_notify(\(Self.logsChannel), command_id::text) FROM lost) AS notified)
-            """)
-        guard let row = rows.first else { return nil }
-        let (pollSeq, _) = try row.decode((Int64?, Int).self)
-        return pollSeq
+        return (PollResponse(assignments: assignments.sorted { $0.0 < $1.0 }.map(\.1), cancel: cancels), marks, pollSeq)
     }
 
     static func quoteList(_ values: [String]) -> String {
