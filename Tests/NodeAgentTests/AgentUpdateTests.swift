@@ -39,7 +39,7 @@ struct AgentUpdateTests {
             store = try AgentStore(directory: directory.path + "/state", bufferCap: 1 << 20)
             binary = AgentBinary(path: directory.path + "/bin/node-agent")
             try FileManager.default.createDirectory(atPath: directory.path + "/bin", withIntermediateDirectories: true)
-            FileManager.default.createFile(
+            _ = FileManager.default.createFile(
                 atPath: binary.path, contents: AgentUpdateTests.script(version: NodeAgentVersion.current),
                 attributes: [.posixPermissions: 0o755])
         }
@@ -55,6 +55,16 @@ struct AgentUpdateTests {
         func start(_ payload: UpdateAgentPayload) async throws {
             _ = try await store.record(Assignment(commandId: id, payload: .updateAgent(payload), leaseExpiresAt: Date(), deliveryCount: 1))
             #expect(try await store.markStarted(id))
+        }
+
+        /// Runs a successful update to `version` up to the restart; returns the new binary's bytes.
+        @discardableResult
+        func swapInVersion(_ version: String) async throws -> Data {
+            let bytes = AgentUpdateTests.script(version: version)
+            let payload = UpdateAgentPayload(version: version, sha256: AgentUpdateTests.hex(bytes), artifactId: "a1")
+            try await start(payload)
+            #expect(try await updater(downloading: bytes).update(payload, id: id, stop: StopSignal()) == nil)
+            return bytes
         }
 
         func contents(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
@@ -122,10 +132,7 @@ struct AgentUpdateTests {
     @Test func theNewAgentConfirmsAfterItsFirstPollAndAnOldOneReportsTheRollback() async throws {
         let world = try await World()
         defer { world.directory.remove() }
-        let bytes = Self.script(version: "9.9.9")
-        let payload = UpdateAgentPayload(version: "9.9.9", sha256: Self.hex(bytes), artifactId: "a1")
-        try await world.start(payload)
-        _ = try await world.updater(downloading: bytes).update(payload, id: world.id, stop: StopSignal())
+        try await world.swapInVersion("9.9.9")
 
         // the new version starts: nothing is final until the server has answered a poll
         let pending = PendingAgentUpdate(store: world.store, logger: Fixtures.logger)
@@ -142,10 +149,7 @@ struct AgentUpdateTests {
     @Test func anAgentBackOnTheOldVersionReportsTheRollbackReason() async throws {
         let world = try await World()
         defer { world.directory.remove() }
-        let bytes = Self.script(version: "9.9.9")
-        let payload = UpdateAgentPayload(version: "9.9.9", sha256: Self.hex(bytes), artifactId: "a1")
-        try await world.start(payload)
-        _ = try await world.updater(downloading: bytes).update(payload, id: world.id, stop: StopSignal())
+        try await world.swapInVersion("9.9.9")
         try await world.store.setAgentUpdatePhase(world.id, to: .rolledBack, reason: "rolled back to 0.1.0: it crashed")
 
         try await PendingAgentUpdate(store: world.store, logger: Fixtures.logger).resolveAtStart(version: NodeAgentVersion.current)
@@ -163,10 +167,7 @@ struct AgentUpdateTests {
         let world = try await World()
         defer { world.directory.remove() }
         let original = try #require(world.contents(world.binary.path))
-        let bytes = Self.script(version: "9.9.9")
-        let payload = UpdateAgentPayload(version: "9.9.9", sha256: Self.hex(bytes), artifactId: "a1")
-        try await world.start(payload)
-        _ = try await world.updater(downloading: bytes).update(payload, id: world.id, stop: StopSignal())
+        try await world.swapInVersion("9.9.9")
         // Spawned like the watchdog, with SIGTERM at its default (the test runner ignores it).
         let hung = AgentRestart.spawn(["/bin/sleep", "60"])
         try #require(hung > 0)
@@ -206,10 +207,7 @@ struct AgentUpdateTests {
     @Test func theWatchdogLeavesAHealthyUpdateAlone() async throws {
         let world = try await World()
         defer { world.directory.remove() }
-        let bytes = Self.script(version: "9.9.9")
-        let payload = UpdateAgentPayload(version: "9.9.9", sha256: Self.hex(bytes), artifactId: "a1")
-        try await world.start(payload)
-        _ = try await world.updater(downloading: bytes).update(payload, id: world.id, stop: StopSignal())
+        let bytes = try await world.swapInVersion("9.9.9")
         try await world.store.setAgentUpdatePhase(world.id, to: .healthy)
 
         let status = try await UpdateWatchdog(

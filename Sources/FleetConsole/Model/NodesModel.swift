@@ -116,7 +116,7 @@ public struct NodesModel: Sendable {
     /// an attribute, the version or the state word.
     static func matches(_ node: NodeInfo, _ haystack: String, _ terms: [String]) -> Bool {
         terms.allSatisfy { term in
-            if let eq = term.firstIndex(of: "=") {
+            if term.contains("=") {
                 // Exact attribute match; the haystack holds "\u{1}k=v\u{1}" for each attribute.
                 return haystack.contains("\u{1}" + term + "\u{1}")
             }
