@@ -30,7 +30,7 @@ extension CommandPayload {
                 problems.append("payload.cwd must be an absolute path")
             }
         case .updateAgent(let update):
-            if !Self.isValidVersion(update.version) {
+            if !FleetValidation.isValidLabel(update.version) {
                 problems.append("payload.version must be 1-64 characters of letters, digits, '.', '-', '+', '_'")
             }
             if !FleetValidation.isValidSHA256(update.sha256) {
@@ -44,7 +44,7 @@ extension CommandPayload {
                     problems.append("payload.url must be an https URL")
                 }
             case (nil, let artifact?):
-                if !Self.isValidVersion(artifact) { problems.append("payload.artifact_id is not a valid artifact id") }
+                if !FleetValidation.isValidLabel(artifact) { problems.append("payload.artifact_id is not a valid artifact id") }
             }
         case .updatePackage(let update):
             if update.packages.isEmpty, update.action != .upgrade {
@@ -63,8 +63,6 @@ extension CommandPayload {
         let isStart = first == "_" || (first.isASCII && first.properties.isAlphabetic)
         return isStart && name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
-
-    static func isValidVersion(_ text: String) -> Bool { FleetValidation.isValidVersion(text) }
 
     /// The payload body alone as JSON (what is stored; the type travels beside it).
     public func bodyJSON() throws -> Data {

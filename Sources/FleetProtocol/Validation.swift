@@ -21,7 +21,7 @@ public enum FleetValidation {
     }
 
     /// Versions, artifact names and ids: 1-64 of letters, digits, `.`, `-`, `+`, `_`.
-    public static func isValidVersion(_ text: String) -> Bool {
+    public static func isValidLabel(_ text: String) -> Bool {
         guard !text.isEmpty, text.utf8.count <= 64 else { return false }
         return text.unicodeScalars.allSatisfy {
             $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || ".-+_".unicodeScalars.contains($0))

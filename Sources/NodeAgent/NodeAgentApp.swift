@@ -89,9 +89,11 @@ public struct NodeAgentApp: Service {
             api: api, identity: identity, store: store, scheduler: scheduler, waitSeconds: configuration.pollWaitSeconds,
             logger: logger, onRecorded: { reports.ring() },
             onPolled: {
-                await pendingUpdate.serverReached()
-                reports.ring()
-                uploads.ring()
+                // Only a confirmed update leaves something to send; idle polls wake nobody.
+                if await pendingUpdate.serverReached() {
+                    reports.ring()
+                    uploads.ring()
+                }
             })
 
         // Shutdown runs in reverse order: stop polling, stop processes (their output lands in

@@ -79,6 +79,18 @@ def psql(fleet, sql: str) -> None:
          "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True, capture_output=True, timeout=30)
 
 
+def fake_agent(path: Path, version: str, *then: str) -> Path:
+    """A "new agent binary" that passes the --version check and then runs the `then` lines."""
+    path.write_text("\n".join(["#!/bin/sh", f'if [ "$1" = --version ]; then echo {version}; exit 0; fi', *then]) + "\n")
+    path.chmod(0o755)
+    return path
+
+
+def agent_processes(fleet) -> list[int]:
+    """node-agent processes of this test (a rolled-back agent runs under the watchdog's pid)."""
+    return [p for p in processes_tagged(fleet.tag) if _is_agent(p)]
+
+
 def run_echo(fleet, node_id: str, text: str) -> None:
     command_id = fleet.api.submit([node_id], f"echo {text}")
     fleet.api.wait_state(command_id, node_id, "succeeded", timeout=30)
@@ -116,7 +128,7 @@ def test_update_replaces_the_binary_in_place_and_reports_the_new_version(fleet):
     # the updated agent keeps working, and its watchdog has gone
     run_echo(fleet, "edge-up", "after-update")
     wait_until(lambda: all(Path(f"/proc/{p}/exe").resolve() == binary.resolve() and p == pid
-                           for p in processes_tagged(fleet.tag) if _is_agent(p)), 20, "the watchdog to exit")
+                           for p in agent_processes(fleet)), 20, "the watchdog to exit")
 
 
 def _is_agent(pid: int) -> bool:
@@ -156,13 +168,7 @@ def test_a_new_binary_that_exits_at_once_is_rolled_back(fleet):
     # setup: a "new agent" that passes the --version check but dies as soon as it runs
     agent, binary = private_agent(fleet, "edge-broken")
     old_sha = sha256(binary)
-    broken = fleet.dir / "node-agent-broken"
-    broken.write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = --version ]; then echo 0.9.0-broken; exit 0; fi\n'
-        'echo "broken agent: exiting at once" >&2\n'
-        "exit 3\n")
-    broken.chmod(0o755)
+    broken = fake_agent(fleet.dir / "node-agent-broken", "0.9.0-broken", 'echo "broken agent: exiting at once" >&2', "exit 3")
     artifact = upload(fleet, broken, "0.9.0-broken")
 
     # act
@@ -179,7 +185,7 @@ def test_a_new_binary_that_exits_at_once_is_rolled_back(fleet):
     assert invocation["result"]["agent_version"] == OLD_VERSION
     assert sha256(binary) == old_sha
     assert node_version(fleet, "edge-broken") == OLD_VERSION
-    relaunched = [p for p in processes_tagged(fleet.tag) if _is_agent(p)]
+    relaunched = agent_processes(fleet)
     assert len(relaunched) == 1, f"expected one agent process, found {relaunched}"
     assert Path(f"/proc/{relaunched[0]}/exe").resolve() == binary.resolve()
     assert "broken agent: exiting at once" in agent.log_text()
@@ -194,13 +200,7 @@ def test_a_new_binary_that_never_reaches_the_server_is_stopped_and_rolled_back(f
     # setup: a "new agent" that passes the --version check, then hangs without ever polling
     agent, binary = private_agent(fleet, "edge-hung", health_timeout=3)
     old_sha = sha256(binary)
-    hung = fleet.dir / "node-agent-hung"
-    hung.write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = --version ]; then echo 0.9.1-hung; exit 0; fi\n'
-        'echo "hung agent: never polls" >&2\n'
-        "exec sleep 300\n")
-    hung.chmod(0o755)
+    hung = fake_agent(fleet.dir / "node-agent-hung", "0.9.1-hung", 'echo "hung agent: never polls" >&2', "exec sleep 300")
     artifact = upload(fleet, hung, "0.9.1-hung")
 
     # act
@@ -215,7 +215,7 @@ def test_a_new_binary_that_never_reaches_the_server_is_stopped_and_rolled_back(f
     assert node_version(fleet, "edge-hung") == OLD_VERSION
     assert "hung agent: never polls" in agent.log_text()
     run_echo(fleet, "edge-hung", "back-after-the-hang")
-    relaunched = [p for p in processes_tagged(fleet.tag) if _is_agent(p)]
+    relaunched = agent_processes(fleet)
     assert len(relaunched) == 1, f"expected one agent process, found {relaunched}"
     os.kill(relaunched[0], 15)
 

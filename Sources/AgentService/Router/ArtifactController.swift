@@ -19,11 +19,11 @@ struct ArtifactController: Sendable {
     func upload(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<ArtifactInfo> {
         let actor = try await auth.requireOperator(request)
         let query = request.uri.queryParameters
-        guard let name = query["name"].map(String.init), FleetValidation.isValidVersion(name) else {
+        guard let name = query["name"].map(String.init), FleetValidation.isValidLabel(name) else {
             throw APIError.badRequest(
                 "query parameter 'name' is required: 1-64 letters, digits, '.', '-', '+', '_'", code: "invalid_artifact")
         }
-        guard let version = query["version"].map(String.init), FleetValidation.isValidVersion(version) else {
+        guard let version = query["version"].map(String.init), FleetValidation.isValidLabel(version) else {
             throw APIError.badRequest(
                 "query parameter 'version' is required: 1-64 letters, digits, '.', '-', '+', '_'", code: "invalid_artifact")
         }
@@ -54,7 +54,7 @@ struct ArtifactController: Sendable {
     /// Streams the content block by block; only to a node with an UpdateAgent for it in flight.
     func download(_ request: Request, _ context: FleetRequestContext) async throws -> Response {
         let node = try await auth.requireNode(request)
-        guard let id = context.parameters.get("id"), FleetValidation.isValidVersion(id) else {
+        guard let id = context.parameters.get("id"), FleetValidation.isValidLabel(id) else {
             throw APIError.badRequest("artifact id is not valid", code: "invalid_artifact_id")
         }
         guard let info = try await artifacts.info(artifactId: id) else { throw APIError.notFound("no artifact '\(id)'") }

@@ -36,20 +36,18 @@ struct NodeController: Sendable {
         let wait = min(body.waitSec ?? 0, maxWaitSeconds)
         metrics.connectedPollers.increment()
         defer { metrics.connectedPollers.decrement() }
-        var pollSeq: Int64?
+        // The first attempt checks in (one round trip: token generation and revocation, last
+        // seen, the agent's `active` list, the claim); attempts after a wake only claim.
+        var attempt = CommandQueue.PollAttempt.checkIn(
+            tokenVersion: claims.ver ?? -1, agentVersion: body.agentVersion, active: body.active)
         let response = try await notifier.longPoll(key: "work:\(nodeId)", wait: .seconds(wait)) {
-            guard let seq = pollSeq else {
-                // First attempt, one round trip: token generation and revocation checked, last
-                // seen recorded, the agent's `active` list settled, work claimed.
-                guard let (seq, response) = try await queue.checkInAndClaim(
-                    nodeId: nodeId, tokenVersion: claims.ver ?? -1, agentVersion: body.agentVersion, active: body.active)
-                else { throw APIError.unauthorized("token has been revoked or the node is not registered") }
-                pollSeq = seq
-                return (response, !response.assignments.isEmpty || !response.cancel.isEmpty)
+            guard let (seq, response) = try await queue.claim(nodeId: nodeId, attempt) else {
+                if case .checkIn = attempt { throw APIError.unauthorized("token has been revoked or the node is not registered") }
+                // A newer poll of this node exists: this one was abandoned, answer it empty at once.
+                return (PollResponse(assignments: [], cancel: []), true)
             }
-            let (response, superseded) = try await queue.claim(nodeId: nodeId, pollSeq: seq)
-            // A newer poll of this node exists: this one was abandoned, answer it empty at once.
-            return (response, superseded || !response.assignments.isEmpty || !response.cancel.isEmpty)
+            attempt = .again(pollSeq: seq)
+            return (response, !response.assignments.isEmpty || !response.cancel.isEmpty)
         }
         return JSONBody(response)
     }

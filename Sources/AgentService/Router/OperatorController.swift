@@ -42,7 +42,7 @@ struct OperatorController: Sendable {
 
     /// An UpdateAgent naming an artifact must match it, so a typo fails here and not on every node.
     func checkArtifactReference(_ update: UpdateAgentPayload) async throws {
-        guard let id = update.artifactId, FleetValidation.isValidVersion(id) else { return }
+        guard let id = update.artifactId, FleetValidation.isValidLabel(id) else { return }
         guard let artifact = try await artifacts.info(artifactId: id) else {
             throw APIError.badRequest("payload.artifact_id: no artifact '\(id)'", code: "invalid_payload")
         }

@@ -32,7 +32,7 @@ public enum AgentRestart {
             "restarting into the new agent binary",
             metadata: ["binary": "\(plan.binary.path)", "watchdog_pid": "\(spawned)", "command_id": "\(plan.commandId)"])
         // argv[0] stays what the operator or supervisor used; the path is the one we replaced.
-        let error = replaceProcess(with: plan.binary.path, arguments: arguments)
+        let error = execInPlace(plan.binary.path, arguments: arguments)
         throw .cannotReplace("exec \(plan.binary.path) failed: \(String(cString: strerror(error)))")
     }
 
@@ -58,13 +58,18 @@ public enum AgentRestart {
     /// Replaces this process with `path` and `arguments` (used by the watchdog to start the
     /// restored binary); returns only on failure.
     public static func replaceProcess(with path: String, arguments: [String]) -> Int32 {
-        // An ignored signal stays ignored across exec: the service lifecycle ignores SIGTERM and
-        // SIGINT to watch them through dispatch, and the next program must get them as usual.
         closeOnExecAll()
-        var signals = resetSignals()
+        return execInPlace(path, arguments: arguments)
+    }
+
+    /// execv with the signals a new program expects; returns errno on failure. An ignored signal
+    /// stays ignored across exec: the service lifecycle ignores SIGTERM and SIGINT to watch them
+    /// through dispatch, and the next program must get them as usual.
+    private static func execInPlace(_ path: String, arguments: [String]) -> Int32 {
         for number in Self.signalsToReset { signal(number, SIG_DFL) }
-        sigemptyset(&signals)
-        sigprocmask(SIG_SETMASK, &signals, nil)
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        sigprocmask(SIG_SETMASK, &unblocked, nil)
         withCStrings(arguments.isEmpty ? [path] : arguments) { argv in _ = execv(path, argv) }
         return errno
     }

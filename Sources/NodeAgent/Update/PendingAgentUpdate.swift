@@ -41,12 +41,14 @@ public final class PendingAgentUpdate: Sendable {
         }
     }
 
-    /// Called after every successful poll; the first one confirms a waiting update.
-    public func serverReached() async {
+    /// Called after every successful poll; the first one confirms a waiting update. True when it
+    /// recorded a final state (there is a report and output to send).
+    @discardableResult
+    public func serverReached() async -> Bool {
         guard let update = awaiting.withLock({ state -> AgentUpdateRecord? in
             defer { state = nil }
             return state
-        }) else { return }
+        }) else { return false }
         let id = update.commandId
         do {
             if try await store.setAgentUpdatePhase(id, to: .healthy) {
@@ -55,6 +57,7 @@ public final class PendingAgentUpdate: Sendable {
                 try await store.finish(
                     id, outcome: FinalOutcome(state: .succeeded, exitCode: 0, reason: message, result: .init(agentVersion: update.toVersion)))
                 logger.notice("agent update confirmed", metadata: ["command_id": "\(id)", "version": "\(update.toVersion)"])
+                return true
             } else {
                 // The watchdog gave up on us first; it is stopping this process and restoring the old binary.
                 logger.error("agent update was rolled back before this agent reached the server", metadata: ["command_id": "\(id)"])
@@ -62,5 +65,6 @@ public final class PendingAgentUpdate: Sendable {
         } catch {
             logger.error("could not record the update's outcome", metadata: ["command_id": "\(id)", "error": "\(error)"])
         }
+        return false
     }
 }
