@@ -39,6 +39,17 @@ let package = Package(
     targets: [
         // Shared: one Codable definition of every body, used by server, agent and console.
         .target(name: "FleetProtocol", swiftSettings: swiftSettings),
+        // Shared: the retrying loop, backoff and doorbell every background service runs on.
+        .target(
+            name: "FleetSupport",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Tests only: a manual clock, so timeouts and backoff are driven instead of slept.
+        .target(name: "FleetTestSupport", swiftSettings: swiftSettings),
         // Shared: node and operator JWTs (HS256).
         .target(
             name: "FleetAuth",
@@ -53,6 +64,7 @@ let package = Package(
             dependencies: [
                 "FleetProtocol",
                 "FleetAuth",
+                "FleetSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -81,6 +93,7 @@ let package = Package(
             name: "NodeAgent",
             dependencies: [
                 "FleetProtocol",
+                "FleetSupport",
                 "CAgentVersionStamp",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -113,6 +126,7 @@ let package = Package(
             name: "FleetConsole",
             dependencies: [
                 "FleetProtocol",
+                "FleetSupport",
                 "CNCursesW",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -132,7 +146,17 @@ let package = Package(
         ),
         .testTarget(
             name: "FleetConsoleTests",
-            dependencies: ["FleetConsole", "FleetProtocol"],
+            dependencies: ["FleetConsole", "FleetProtocol", "FleetSupport", "FleetTestSupport"],
+            swiftSettings: testSwiftSettings
+        ),
+        .testTarget(
+            name: "FleetSupportTests",
+            dependencies: [
+                "FleetSupport",
+                "FleetTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: testSwiftSettings
         ),
         .testTarget(
@@ -150,6 +174,8 @@ let package = Package(
             dependencies: [
                 "NodeAgent",
                 "FleetProtocol",
+                "FleetSupport",
+                "FleetTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -161,6 +187,8 @@ let package = Package(
                 "AgentService",
                 "FleetAuth",
                 "FleetProtocol",
+                "FleetSupport",
+                "FleetTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -1,3 +1,4 @@
+import FleetSupport
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -39,12 +40,7 @@ public struct NodeAgentApp: Service {
 
     public func run() async throws {
         try configuration.validate()
-        let store: AgentStore
-        do {
-            store = try AgentStore(directory: configuration.stateDirectory, bufferCap: configuration.bufferCapBytes)
-        } catch {
-            throw AgentError.stateDirectory(path: configuration.stateDirectory, reason: "cannot open the store: \(error)")
-        }
+        let store = try openStore()
         // Held until this process exits or execs: one agent per store.
         let lock = try await StateDirectoryLock.acquire(in: configuration.stateDirectory)
         defer { withExtendedLifetime(lock) {} }
@@ -54,7 +50,29 @@ public struct NodeAgentApp: Service {
         let nodeId = try await cancelWhenGracefulShutdown { try await identity.nodeId() }
         var logger = logger
         logger[metadataKey: "node_id"] = "\(nodeId)"
+        try await reportInterrupted(store: store, logger: logger)
+        let pendingUpdate = PendingAgentUpdate(store: store, logger: logger)
+        try await pendingUpdate.resolveAtStart()
 
+        let group = try await serviceGroup(
+            store: store, api: api, identity: identity, pendingUpdate: pendingUpdate, logger: logger)
+        restart.onRequest { await group.triggerGracefulShutdown() }
+        logger.notice("node-agent started", metadata: ["version": "\(NodeAgentVersion.current)", "server": "\(configuration.serverURL)"])
+        try await group.run()
+        logger.notice("node-agent stopped")
+    }
+
+    private func openStore() throws -> AgentStore {
+        do {
+            return try AgentStore(directory: configuration.stateDirectory, bufferCap: configuration.bufferCapBytes)
+        } catch {
+            throw AgentError.stateDirectory(path: configuration.stateDirectory, reason: "cannot open the store: \(error)")
+        }
+    }
+
+    /// Invocations that were running when the previous process died are reported lost, and
+    /// what they left running is killed.
+    private func reportInterrupted(store: AgentStore, logger: Logger) async throws {
         let lost = try await store.markInterruptedAsLost(reason: "node-agent restarted while the command ran")
         for invocation in lost {
             let killed = LeftoverProcesses.killGroup(leader: invocation.pid, startTime: invocation.pidStartTime)
@@ -62,10 +80,12 @@ public struct NodeAgentApp: Service {
                 "invocation was running when the agent stopped; reporting it lost",
                 metadata: ["command_id": "\(invocation.commandId)", "leftover_processes_killed": "\(killed)"])
         }
+    }
 
-        let pendingUpdate = PendingAgentUpdate(store: store, logger: logger)
-        try await pendingUpdate.resolveAtStart()
-
+    /// The agent's services, wired to each other through two doorbells.
+    private func serviceGroup(
+        store: AgentStore, api: AgentAPI, identity: IdentityManager, pendingUpdate: PendingAgentUpdate, logger: Logger
+    ) async throws -> ServiceGroup {
         let uploads = Wakeup()
         let reports = Wakeup()
         let updater = AgentUpdater(
@@ -98,17 +118,13 @@ public struct NodeAgentApp: Service {
 
         // Shutdown runs in reverse order: stop polling, stop processes (their output lands in
         // SQLite), deliver output, then deliver final states.
-        let services: [any Service] = [reporter, uploader, scheduler, poller]
-        let group = ServiceGroup(
+        let services: [any Service] = [reporter, uploader, StorePruner(store: store, logger: logger), scheduler, poller]
+        return ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map {
                     .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
                 },
                 logger: logger))
-        restart.onRequest { await group.triggerGracefulShutdown() }
-        logger.notice("node-agent started", metadata: ["version": "\(NodeAgentVersion.current)", "server": "\(configuration.serverURL)"])
-        try await group.run()
-        logger.notice("node-agent stopped")
     }
 }
 

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import NodeAgent
 
 /// `node-agent`: registers this node with agent-svc, runs the commands it is given, and
@@ -66,79 +65,29 @@ struct NodeAgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let level = (logLevel ?? environment["LOG_LEVEL"]).flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let logger = NodeAgentLauncher.bootstrapLogging(level: logLevel, environment: environment)
+        let status: Int32
+        if let watchdogCommandId {
+            status = try await NodeAgentLauncher.runWatchdog(
+                commandId: watchdogCommandId, agentPid: watchPid, stateDirectory: stateDirectory,
+                healthTimeout: watchdogHealthTimeout, relaunchArguments: relaunchArguments)
+        } else {
+            status = await NodeAgentLauncher.runAgent(settings, environment: environment, logger: logger)
         }
-        let logger = Logger(label: "node-agent")
-        if let watchdogCommandId { return try await runWatchdog(commandId: watchdogCommandId, environment: environment) }
-        do {
-            let configuration = try makeConfiguration(environment)
-            let app = NodeAgentApp(configuration: configuration, logger: logger)
-            try await app.runUntilSignalled()
-            if let plan = app.restart.plan {
-                try AgentRestart.exec(plan, arguments: CommandLine.arguments, logger: logger)
-            }
-        } catch let error as AgentError {
-            logger.critical("node-agent cannot continue: \(error)")
-            throw ExitCode(78)
-        } catch {
-            logger.critical("node-agent failed: \(error)")
-            throw ExitCode.failure
-        }
-    }
-
-    /// The update watchdog (see ``UpdateWatchdog``); exits with its status unless it becomes the agent.
-    func runWatchdog(commandId: String, environment: [String: String]) async throws {
-        var logger = Logger(label: "node-agent-update-watchdog")
-        logger[metadataKey: "watchdog_pid"] = "\(getpid())"
-        guard let id = UUID(uuidString: commandId), let pid = watchPid, let stateDirectory,
-            let seconds = watchdogHealthTimeout
-        else {
-            logger.critical("--update-watchdog needs --watch-pid, --state-dir and --health-timeout")
-            throw ExitCode(64)
-        }
-        let watchdog = UpdateWatchdog(
-            commandId: id, agentPid: pid, stateDirectory: stateDirectory, healthTimeout: .seconds(seconds),
-            relaunchArguments: relaunchArguments, logger: logger)
-        let status = try await watchdog.run()
         if status != 0 { throw ExitCode(status) }
     }
 
-    /// Flags win over the environment.
-    func makeConfiguration(_ environment: [String: String]) throws -> AgentConfiguration {
-        func value(_ flag: String?, _ name: String) -> String? {
-            (flag ?? environment[name]).flatMap { $0.isEmpty ? nil : $0 }
-        }
-        guard let stateDirectory = value(stateDirectory, "STATE_DIR") else {
-            throw AgentError.invalidConfiguration("STATE_DIR (or --state-dir) is required")
-        }
-        // A registered node remembers its server; the flag or variable still wins.
-        let remembered = try? IdentityFile(stateDirectory: stateDirectory).load()?.serverURL
-        guard let serverURL = value(serverURL, "AGENT_SVC_URL") ?? remembered else {
-            throw AgentError.invalidConfiguration("AGENT_SVC_URL (or --agent-svc-url) is required")
-        }
-        var configuration = AgentConfiguration(
-            serverURL: serverURL, enrollmentToken: value(enrollmentToken, "ENROLLMENT_TOKEN"),
-            nodeId: value(nodeId, "NODE_ID"),
-            nodeAttrs: try AgentConfiguration.parseAttributes(value(nodeAttrs, "NODE_ATTRS") ?? ""),
-            stateDirectory: stateDirectory)
-        if let text = value(parallelism.map(String.init), "AGENT_PARALLELISM") {
-            guard let number = Int(text) else { throw AgentError.invalidConfiguration("parallelism '\(text)' is not a number") }
-            configuration.parallelism = number
-        }
-        if let text = value(updateHealthTimeout.map(String.init), "AGENT_UPDATE_HEALTH_TIMEOUT") {
-            guard let seconds = Int(text), seconds > 0 else {
-                throw AgentError.invalidConfiguration("update health timeout '\(text)' is not a positive number of seconds")
-            }
-            configuration.updateHealthTimeout = .seconds(seconds)
-        }
-        if let text = value(bufferCap, "AGENT_BUFFER_CAP") {
-            configuration.bufferCapBytes = try AgentConfiguration.parseByteSize(text)
-        }
-        try configuration.validate()
-        return configuration
+    var settings: AgentSettings {
+        var settings = AgentSettings()
+        settings.serverURL = serverURL
+        settings.enrollmentToken = enrollmentToken
+        settings.nodeId = nodeId
+        settings.nodeAttrs = nodeAttrs
+        settings.stateDirectory = stateDirectory
+        settings.parallelism = parallelism
+        settings.bufferCap = bufferCap
+        settings.updateHealthTimeout = updateHealthTimeout
+        settings.logLevel = logLevel
+        return settings
     }
 }

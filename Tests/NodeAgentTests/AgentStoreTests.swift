@@ -112,7 +112,7 @@ struct AgentStoreTests {
         let id = UUID()
         _ = try await store.record(Fixtures.assignment("true", id: id))
         try await store.appendChunk(id, stream: .stdout, offset: 0, bytes: Data("abc".utf8))
-        await #expect(throws: StoreError.self) {
+        await #expect(throws: AgentStoreError.self) {
             try await store.appendChunk(id, stream: .stdout, offset: 5, bytes: Data("x".utf8))
         }
         try await store.appendChunk(id, stream: .stdout, offset: 3, bytes: Data("def".utf8))

@@ -1,4 +1,5 @@
 import FleetProtocol
+import FleetSupport
 import Foundation
 import Testing
 
@@ -64,7 +65,7 @@ struct ChunkUploaderTests {
         harness.server.state.withLock { $0.failures[FleetPaths.uploadLogs] = 3 }
         // act
         var conflicts: [UUID: Int] = [:]
-        await #expect(throws: APIError.self) { try await harness.uploader.uploadRound(conflicts: &conflicts) }
+        await #expect(throws: AgentAPIError.self) { try await harness.uploader.uploadRound(conflicts: &conflicts) }
         #expect(try await harness.store.pendingChunkCount(harness.id) == 10, "nothing deleted on failure")
         let loop = Task { try await harness.uploader.run() }
         defer { loop.cancel() }

@@ -142,7 +142,8 @@ struct NodeAgentAppTests {
         let (group, task) = start(app)
         #expect(await Fixtures.eventually { server.statuses(id).contains { $0.state == .running } })
         server.state.withLock { $0.down = true }
-        try await Task.sleep(for: .seconds(1))
+        // down until the output exists and an upload of it has failed
+        #expect(await Fixtures.eventually { server.state.withLock { $0.refusedWhileDown[FleetPaths.uploadLogs, default: 0] } >= 1 })
         server.state.withLock { $0.down = false }
         #expect(await Fixtures.eventually(timeout: .seconds(30)) { server.finalStatus(id) != nil })
         let expected = (1...20000).map { "\($0)\n" }.joined()

@@ -13,15 +13,7 @@ import Darwin
 /// that pid still belongs to the same process (a reused pid has another start time).
 public enum LeftoverProcesses {
     /// Start time of `pid` in clock ticks since boot (`/proc/<pid>/stat` field 22), nil if gone.
-    public static func startTime(of pid: Int32) -> UInt64? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return nil }
-        // Fields after "pid (comm)" start at field 3; the start time is field 22.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19 else { return nil }
-        return UInt64(fields[19])
-    }
+    public static func startTime(of pid: Int32) -> UInt64? { ProcessStat.read(pid: pid)?.startTime }
 
     /// SIGKILLs the group led by `leader` when the leader is still the process that was started.
     @discardableResult

@@ -1,4 +1,5 @@
 import FleetProtocol
+import FleetSupport
 import Foundation
 import Logging
 
@@ -10,17 +11,20 @@ public actor IdentityManager {
     let configuration: AgentConfiguration
     let logger: Logger
     let now: @Sendable () -> Date
+    let clock: any Clock<Duration>
     private var identity: NodeIdentity?
     private var refreshing: Task<NodeIdentity, any Error>?
 
     public init(
-        api: AgentAPI, configuration: AgentConfiguration, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        api: AgentAPI, configuration: AgentConfiguration, logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
+        clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.api = api
         self.file = IdentityFile(stateDirectory: configuration.stateDirectory)
         self.configuration = configuration
         self.logger = logger
         self.now = now
+        self.clock = clock
     }
 
     /// Loads the identity file, or registers once when there is none.
@@ -67,9 +71,8 @@ public actor IdentityManager {
         let answer: NodeTokenResponse
         do {
             answer = try await api.refreshToken(token: current.token)
-        } catch .unauthorized(let message) {
-            throw AgentError.identityRejected(message)
         } catch {
+            if case .fatal(let fatal) = error.disposition { throw fatal }
             // Keep the old token while it still works; the next call tries again.
             if current.expiresAt > now().addingTimeInterval(30) {
                 logger.warning("token refresh failed, old token still valid", metadata: ["error": "\(error)"])
@@ -97,12 +100,10 @@ public actor IdentityManager {
             throw AgentError.invalidConfiguration("host name '\(nodeId.prefix(200))' is not a valid node id; set NODE_ID")
         }
         let request = RegisterRequest(nodeId: nodeId, attrs: NodeAttributes.collect(merging: configuration.nodeAttrs))
-        var backoff = Backoff()
-        var lastLogged: String?
-        while true {
-            let answer: NodeTokenResponse
-            do {
-                answer = try await api.register(request, enrollmentToken: enrollmentToken)
+        let retry = RetryLoop("registration", peer: "agent-svc", logger: logger, clock: clock)
+        let answer = try await retry.retrying { () async throws -> NodeTokenResponse in
+            do throws(AgentAPIError) {
+                return try await api.register(request, enrollmentToken: enrollmentToken)
             } catch .unauthorized(let message) {
                 throw AgentError.registrationRefused(status: 401, message: "enrollment token rejected (\(message))")
             } catch .conflict(let message) {
@@ -112,23 +113,16 @@ public actor IdentityManager {
                         + "restore its identity file or choose another NODE_ID")
             } catch .forbidden(let message) {
                 throw AgentError.registrationRefused(status: 403, message: "node '\(nodeId)' is revoked (\(message))")
-            } catch let error where error.isTransient {
-                let summary = "\(error)"
-                if summary != lastLogged {
-                    logger.warning("registration failed, retrying", metadata: ["error": "\(summary)"])
-                    lastLogged = summary
-                }
-                try await Task.sleep(for: backoff.next())
-                continue
             } catch {
-                throw AgentError.registrationRefused(status: 0, message: "\(error)")
+                guard error.isTransient else { throw AgentError.registrationRefused(status: 0, message: "\(error)") }
+                throw error
             }
-            let registered = NodeIdentity(
-                nodeId: answer.nodeId, token: answer.token, expiresAt: answer.expiresAt, issuedAt: now(),
-                serverURL: configuration.serverURL)
-            try file.save(registered)
-            logger.notice("registered", metadata: ["node_id": "\(answer.nodeId)", "identity": "\(file.path)"])
-            return registered
         }
+        let registered = NodeIdentity(
+            nodeId: answer.nodeId, token: answer.token, expiresAt: answer.expiresAt, issuedAt: now(),
+            serverURL: configuration.serverURL)
+        try file.save(registered)
+        logger.notice("registered", metadata: ["node_id": "\(answer.nodeId)", "identity": "\(file.path)"])
+        return registered
     }
 }

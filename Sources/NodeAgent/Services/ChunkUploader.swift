@@ -1,4 +1,5 @@
 import FleetProtocol
+import FleetSupport
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -16,67 +17,37 @@ public final class ChunkUploader: Service {
     let api: AgentAPI
     let identity: IdentityManager
     let store: AgentStore
-    let wakeup: Wakeup
     let logger: Logger
     let flushTimeout: Duration
     /// Called after an upload deleted chunks (a final report may now be due).
     let onAcknowledged: @Sendable () -> Void
-    private let retryBase: Duration
+    private let loop: RetryLoop
 
     public init(
         api: AgentAPI, identity: IdentityManager, store: AgentStore, wakeup: Wakeup, flushTimeout: Duration,
-        logger: Logger, retryBase: Duration = .milliseconds(500), onAcknowledged: @escaping @Sendable () -> Void = {}
+        logger: Logger, retryBase: Duration = .milliseconds(500), clock: any Clock<Duration> = ContinuousClock(),
+        onAcknowledged: @escaping @Sendable () -> Void = {}
     ) {
         self.api = api
         self.identity = identity
         self.store = store
-        self.wakeup = wakeup
         self.flushTimeout = flushTimeout
         self.logger = logger
-        self.retryBase = retryBase
         self.onAcknowledged = onAcknowledged
+        self.loop = RetryLoop(
+            "upload", peer: "agent-svc", logger: logger, backoff: Backoff(base: retryBase), wakeup: wakeup, clock: clock)
     }
 
     public func run() async throws {
-        var backoff = Backoff(base: retryBase)
-        var log = ConnectionLog(logger: logger, what: "upload")
         var conflicts: [UUID: Int] = [:]
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            var delay = Duration.seconds(5)
-            do {
-                if try await uploadRound(conflicts: &conflicts) {
-                    log.succeeded()
-                    backoff.reset()
-                    continue  // more may be waiting; go again at once
-                }
-            } catch let error as AgentError {
-                throw error
-            } catch {
-                delay = backoff.next()
-                log.failed(error, retryIn: delay)
-            }
-            await withGracefulShutdownHandler {
-                await wakeup.wait(timeout: delay)
-            } onGracefulShutdown: {
-                self.wakeup.ring()
-            }
-        }
-        await drain(conflicts: &conflicts)
-    }
-
-    /// Uploads what it can before the agent exits, bounded by the flush timeout.
-    private func drain(conflicts: inout [UUID: Int]) async {
-        let deadline = ContinuousClock.now + flushTimeout
-        while ContinuousClock.now < deadline, !Task.isCancelled {
-            do {
-                guard try await uploadRound(conflicts: &conflicts) else { return }
-            } catch {
-                let left = (try? await store.pendingChunkBytes()) ?? -1
-                logger.warning(
-                    "output not yet delivered stays in the local store for the next start",
-                    metadata: ["bytes": "\(left)", "error": "\(error)"])
-                return
-            }
+        // More may be waiting after a round that delivered something: go again at once.
+        try await loop.run { try await uploadRound(conflicts: &conflicts) ? .more : .idle }
+        // Uploads what it can before the agent exits, bounded by the flush timeout.
+        if let error = await loop.drain(within: flushTimeout, { try await uploadRound(conflicts: &conflicts) }) {
+            let left = (try? await store.pendingChunkBytes()) ?? -1
+            logger.warning(
+                "output not yet delivered stays in the local store for the next start",
+                metadata: ["bytes": "\(left)", "error": "\(error)"])
         }
     }
 
@@ -92,10 +63,6 @@ public final class ChunkUploader: Service {
             let answer: UploadLogsResponse
             do {
                 answer = try await api.uploadLogs(UploadLogsRequest(commandId: id, chunks: prepared.map(\.wire)), token: token)
-            } catch .unauthorized(let message) {
-                throw AgentError.identityRejected(message)
-            } catch let error where error.isTransient {
-                throw error
             } catch .conflict(let message) {
                 conflicts[id, default: 0] += 1
                 logger.error("server refused chunks as conflicting", metadata: ["command_id": "\(id)", "error": "\(message)"])
@@ -106,6 +73,7 @@ public final class ChunkUploader: Service {
                 continue
             } catch {
                 // 403 (not ours), 404 (unknown), 413 or another 4xx: resending will not help.
+                guard case .giveUp = error.disposition else { throw error }
                 try await giveUp(id, because: "\(error)")
                 continue
             }

@@ -55,9 +55,6 @@ public final class InvocationScheduler: Service {
         }
     }
 
-    /// Number of invocations currently executing.
-    public var runningCount: Int { state.withLock { $0.stops.count } }
-
     public func run() async throws {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in

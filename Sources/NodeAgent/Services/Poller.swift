@@ -1,4 +1,5 @@
 import FleetProtocol
+import FleetSupport
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -16,10 +17,13 @@ public final class Poller: Service {
     let onRecorded: @Sendable () -> Void
     /// After every answered poll (the server has seen this agent and its version).
     let onPolled: @Sendable () async -> Void
+    let clock: any Clock<Duration>
+    private let loop: RetryLoop
 
     public init(
         api: AgentAPI, identity: IdentityManager, store: AgentStore, scheduler: InvocationScheduler, waitSeconds: Int,
-        logger: Logger, onRecorded: @escaping @Sendable () -> Void = {}, onPolled: @escaping @Sendable () async -> Void = {}
+        logger: Logger, clock: any Clock<Duration> = ContinuousClock(), onRecorded: @escaping @Sendable () -> Void = {},
+        onPolled: @escaping @Sendable () async -> Void = {}
     ) {
         self.api = api
         self.identity = identity
@@ -27,53 +31,40 @@ public final class Poller: Service {
         self.scheduler = scheduler
         self.waitSeconds = waitSeconds
         self.logger = logger
+        self.clock = clock
         self.onRecorded = onRecorded
         self.onPolled = onPolled
+        self.loop = RetryLoop("poll", peer: "agent-svc", logger: logger, clock: clock)
     }
 
     public func run() async throws {
-        var backoff = Backoff()
-        var log = ConnectionLog(logger: logger, what: "poll")
         // The first poll after a start is not held: it tells the server at once which version
         // runs and what the agent still knows (an update is confirmed by it, and work whose
         // answer the previous process never read is delivered again straight away).
         var first = true
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let token = try await identity.token()
-                let request = PollRequest(
-                    waitSec: first ? 0 : waitSeconds, active: try await store.activeIds(),
-                    agentVersion: NodeAgentVersion.current)
-                let started = ContinuousClock.now
-                // Only the held request is cut short on shutdown; an answer that arrived is
-                // recorded completely (what was not recorded is delivered again anyway).
-                let response = try await cancelWhenGracefulShutdown { [api] in try await api.poll(request, token: token) }
-                log.succeeded()
-                backoff.reset()
-                await onPolled()
-                await handle(response)
-                // A server that answers at once without new work (pending cancels, or no long-poll
-                // support) must not turn this loop into a busy one.
-                if !first, response.assignments.isEmpty, ContinuousClock.now - started < .milliseconds(500) {
-                    await pause(.seconds(1))
-                }
-                first = false
-            } catch let error as AgentError {
-                throw error
-            } catch APIError.unauthorized(let message) {
-                throw AgentError.identityRejected(message)
-            } catch {
-                if Task.isShuttingDownGracefully || Task.isCancelled { return }
-                let delay = backoff.next()
-                log.failed(error, retryIn: delay)
-                await pause(delay)
-            }
+        try await loop.run {
+            let held = !first
+            var response = PollResponse(assignments: [], cancel: [])
+            let elapsed = try await clock.measure { response = try await pollOnce(held: held) }
+            first = false
+            // A server that answers at once without new work (pending cancels, or no long-poll
+            // support) must not turn this loop into a busy one.
+            if held, response.assignments.isEmpty, elapsed < .milliseconds(500) { return .pause(.seconds(1)) }
+            return .more
         }
     }
 
-    /// Sleeps, but wakes at once for a graceful shutdown.
-    private func pause(_ delay: Duration) async {
-        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+    /// One poll: asks for work (held `waitSeconds` unless `held` is false) and records the answer.
+    func pollOnce(held: Bool) async throws -> PollResponse {
+        let token = try await identity.token()
+        let request = PollRequest(
+            waitSec: held ? waitSeconds : 0, active: try await store.activeIds(), agentVersion: NodeAgentVersion.current)
+        // Only the held request is cut short on shutdown; an answer that arrived is recorded
+        // completely (what was not recorded is delivered again anyway).
+        let response = try await cancelWhenGracefulShutdown { [api] in try await api.poll(request, token: token) }
+        await onPolled()
+        await handle(response)
+        return response
     }
 
     /// Records every assignment (new ones are queued, known ones re-reported, never re-run)

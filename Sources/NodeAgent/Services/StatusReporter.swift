@@ -1,4 +1,5 @@
 import FleetProtocol
+import FleetSupport
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -10,65 +11,39 @@ public final class StatusReporter: Service {
     let api: AgentAPI
     let identity: IdentityManager
     let store: AgentStore
-    let wakeup: Wakeup
     let logger: Logger
     let flushTimeout: Duration
     /// Called when the server says an invocation should stop.
     let onCancelRequested: @Sendable (UUID) async -> Void
+    private let loop: RetryLoop
 
     public init(
         api: AgentAPI, identity: IdentityManager, store: AgentStore, wakeup: Wakeup, flushTimeout: Duration,
-        logger: Logger, onCancelRequested: @escaping @Sendable (UUID) async -> Void
+        logger: Logger, clock: any Clock<Duration> = ContinuousClock(),
+        onCancelRequested: @escaping @Sendable (UUID) async -> Void
     ) {
         self.api = api
         self.identity = identity
         self.store = store
-        self.wakeup = wakeup
         self.flushTimeout = flushTimeout
         self.logger = logger
         self.onCancelRequested = onCancelRequested
+        self.loop = RetryLoop("status", peer: "agent-svc", logger: logger, wakeup: wakeup, clock: clock)
     }
 
     public func run() async throws {
-        var backoff = Backoff()
-        var log = ConnectionLog(logger: logger, what: "status")
-        var lastPrune = Date.distantPast
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            var delay = Duration.seconds(5)
-            do {
-                try await reportPending()
-                log.succeeded()
-                backoff.reset()
-            } catch let error as AgentError {
-                throw error
-            } catch {
-                delay = backoff.next()
-                log.failed(error, retryIn: delay)
-            }
-            if Date().timeIntervalSince(lastPrune) > 3600 {
-                lastPrune = Date()
-                _ = try? await store.prune(olderThan: 7 * 24 * 3600)
-            }
-            await withGracefulShutdownHandler {
-                await wakeup.wait(timeout: delay)
-            } onGracefulShutdown: {
-                self.wakeup.ring()
-            }
+        try await loop.run {
+            try await reportPending()
+            return .idle
         }
-        await drain()
-    }
-
-    /// Final reports after the other services stopped: as many as the flush timeout allows.
-    private func drain() async {
-        let deadline = ContinuousClock.now + flushTimeout
-        while ContinuousClock.now < deadline, !Task.isCancelled {
-            guard let pending = try? await store.pendingReports(), !pending.isEmpty else { return }
-            do {
-                try await reportPending()
-            } catch {
-                logger.warning("could not deliver every status before exiting", metadata: ["error": "\(error)"])
-                return
-            }
+        // Final reports after the other services stopped: as many as the flush timeout allows.
+        let failure = await loop.drain(within: flushTimeout) {
+            guard try await !store.pendingReports().isEmpty else { return false }
+            try await reportPending()
+            return true
+        }
+        if let failure {
+            logger.warning("could not deliver every status before exiting", metadata: ["error": "\(failure)"])
         }
     }
 
@@ -95,11 +70,8 @@ public final class StatusReporter: Service {
         let answer: StatusResponse
         do {
             answer = try await api.report(body, token: token)
-        } catch .unauthorized(let message) {
-            throw AgentError.identityRejected(message)
-        } catch let error where error.isTransient {
-            throw error
         } catch {
+            guard case .giveUp = error.disposition else { throw error }
             // 403/404/409/4xx: the server will never take this report; stop sending it.
             logger.warning(
                 "status report refused; giving up on it",

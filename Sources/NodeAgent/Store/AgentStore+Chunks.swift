@@ -12,9 +12,9 @@ extension AgentStore {
         let id = commandId.uuidString
         try await database.write { db in
             let stored = try Int64.fetchOne(db, sql: "SELECT \(column) FROM invocations WHERE command_id = ?", arguments: [id])
-            guard let stored else { throw StoreError.corrupt("chunk for unknown invocation \(id)") }
+            guard let stored else { throw AgentStoreError.corrupt("chunk for unknown invocation \(id)") }
             guard stored == offset else {
-                throw StoreError.offsetMismatch(commandId: commandId, stream: stream, expected: stored, got: offset)
+                throw AgentStoreError.offsetMismatch(commandId: commandId, stream: stream, expected: stored, got: offset)
             }
             try db.execute(
                 sql: "INSERT INTO chunks (command_id, stream, offset, data) VALUES (?, ?, ?, ?)",
@@ -45,7 +45,7 @@ extension AgentStore {
             var total = 0
             for row in rows {
                 let streamText: String = row["stream"]
-                guard let stream = LogStream(rawValue: streamText) else { throw StoreError.corrupt("bad stream \(streamText)") }
+                guard let stream = LogStream(rawValue: streamText) else { throw AgentStoreError.corrupt("bad stream \(streamText)") }
                 let bytes: Data = row["data"]
                 if !chunks.isEmpty, total + bytes.count > maxBytes { break }
                 total += bytes.count

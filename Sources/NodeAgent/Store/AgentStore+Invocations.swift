@@ -186,11 +186,11 @@ extension AgentStore {
 
     static func invocation(from row: Row) throws -> LocalInvocation {
         let idText: String = row["command_id"]
-        guard let id = UUID(uuidString: idText) else { throw StoreError.corrupt("bad command id \(idText)") }
+        guard let id = UUID(uuidString: idText) else { throw AgentStoreError.corrupt("bad command id \(idText)") }
         let typeText: String = row["command_type"]
-        guard let type = CommandType(rawValue: typeText) else { throw StoreError.corrupt("bad command type \(typeText)") }
+        guard let type = CommandType(rawValue: typeText) else { throw AgentStoreError.corrupt("bad command type \(typeText)") }
         let phaseText: String = row["phase"]
-        guard let phase = LocalPhase(rawValue: phaseText) else { throw StoreError.corrupt("bad phase \(phaseText)") }
+        guard let phase = LocalPhase(rawValue: phaseText) else { throw AgentStoreError.corrupt("bad phase \(phaseText)") }
         let payload = try CommandPayload(type: type, bodyJSON: row["payload"])
         let result = try (row["result"] as Data?).map { try FleetJSON.makeDecoder().decode(InvocationResult.self, from: $0) }
         let outcome = (row["final_state"] as String?).flatMap(InvocationState.init(rawValue:)).map {
@@ -204,21 +204,6 @@ extension AgentStore {
             receivedAt: Date(timeIntervalSince1970: row["received_at"]),
             startedAt: (row["started_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             finishedAt: (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
-    }
-}
-
-/// The store found something it did not write.
-public enum StoreError: Error, Sendable, CustomStringConvertible {
-    case corrupt(String)
-    /// A chunk's offset does not continue its stream.
-    case offsetMismatch(commandId: UUID, stream: LogStream, expected: Int64, got: Int64)
-
-    public var description: String {
-        switch self {
-        case .corrupt(let message): "agent store corrupt: \(message)"
-        case .offsetMismatch(let id, let stream, let expected, let got):
-            "chunk for \(id) \(stream.rawValue) at offset \(got), expected \(expected)"
-        }
     }
 }
 

@@ -86,7 +86,7 @@ extension AgentStore {
         let offset = try await database.read { db in
             try Int64.fetchOne(db, sql: "SELECT \(column) FROM invocations WHERE command_id = ?", arguments: [commandId.uuidString])
         }
-        guard let offset else { throw StoreError.corrupt("output for unknown invocation \(commandId)") }
+        guard let offset else { throw AgentStoreError.corrupt("output for unknown invocation \(commandId)") }
         try await appendChunk(commandId, stream: stream, offset: offset, bytes: Data((line + "\n").utf8))
     }
 
@@ -94,7 +94,7 @@ extension AgentStore {
         let idText: String = row["command_id"]
         let phaseText: String = row["phase"]
         guard let id = UUID(uuidString: idText), let phase = AgentUpdatePhase(rawValue: phaseText) else {
-            throw StoreError.corrupt("bad agent update row \(idText) \(phaseText)")
+            throw AgentStoreError.corrupt("bad agent update row \(idText) \(phaseText)")
         }
         return AgentUpdateRecord(
             commandId: id, fromVersion: row["from_version"], toVersion: row["to_version"], binaryPath: row["binary_path"],

@@ -48,9 +48,6 @@ public struct LocalInvocation: Sendable, Hashable {
     public var receivedAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?
-
-    /// Whether the server still needs to hear from us about this invocation (it goes in `active`).
-    public var isActive: Bool { phase != .finished || !finalReported }
 }
 
 /// A cut piece of output waiting in SQLite for the server's receipt.

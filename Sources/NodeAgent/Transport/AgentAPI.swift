@@ -15,30 +15,30 @@ public struct AgentAPI: Sendable {
     /// `POST /v1/agents/register`; `currentToken` proves ownership when re-registering an existing id.
     public func register(
         _ body: RegisterRequest, enrollmentToken: String, currentToken: String? = nil
-    ) async throws(APIError) -> NodeTokenResponse {
+    ) async throws(AgentAPIError) -> NodeTokenResponse {
         var headers = ["X-Enrollment-Token": enrollmentToken]
         if let currentToken { headers["Authorization"] = "Bearer \(currentToken)" }
         return try await call(FleetPaths.register, body: body, headers: headers, timeout: requestTimeout)
     }
 
     /// `POST /v1/agents/token`: a fresh token for the node holding `token`.
-    public func refreshToken(token: String) async throws(APIError) -> NodeTokenResponse {
+    public func refreshToken(token: String) async throws(AgentAPIError) -> NodeTokenResponse {
         try await call(FleetPaths.refreshToken, body: EmptyBody(), headers: bearer(token), timeout: requestTimeout)
     }
 
     /// `POST /v1/agents/poll`: new assignments and cancellations, held up to `waitSec` by the server.
-    public func poll(_ body: PollRequest, token: String) async throws(APIError) -> PollResponse {
+    public func poll(_ body: PollRequest, token: String) async throws(AgentAPIError) -> PollResponse {
         let wait = Duration.seconds(body.waitSec ?? 0)
         return try await call(FleetPaths.poll, body: body, headers: bearer(token), timeout: wait + requestTimeout)
     }
 
     /// `POST /v1/agents/status`: moves an invocation along its lifecycle.
-    public func report(_ body: StatusReport, token: String) async throws(APIError) -> StatusResponse {
+    public func report(_ body: StatusReport, token: String) async throws(AgentAPIError) -> StatusResponse {
         try await call(FleetPaths.status, body: body, headers: bearer(token), timeout: requestTimeout)
     }
 
     /// `POST /v1/commands/logs`: uploads chunks; the answer has one receipt per chunk.
-    public func uploadLogs(_ body: UploadLogsRequest, token: String) async throws(APIError) -> UploadLogsResponse {
+    public func uploadLogs(_ body: UploadLogsRequest, token: String) async throws(AgentAPIError) -> UploadLogsResponse {
         try await call(FleetPaths.uploadLogs, body: body, headers: bearer(token), timeout: requestTimeout + .seconds(30))
     }
 
@@ -46,7 +46,7 @@ public struct AgentAPI: Sendable {
 
     private func call<Body: Encodable, Response: Decodable>(
         _ path: String, body: Body, headers: [String: String], timeout: Duration
-    ) async throws(APIError) -> Response {
+    ) async throws(AgentAPIError) -> Response {
         let data: Data
         do {
             data = try FleetJSON.makeEncoder().encode(body)
@@ -62,7 +62,7 @@ public struct AgentAPI: Sendable {
         }
         let decoder = FleetJSON.makeDecoder()
         guard (200..<300).contains(response.status) else {
-            throw APIError.from(status: response.status, body: try? decoder.decode(ErrorResponse.self, from: response.body))
+            throw AgentAPIError.from(status: response.status, body: try? decoder.decode(ErrorResponse.self, from: response.body))
         }
         do {
             return try decoder.decode(Response.self, from: response.body)

@@ -103,12 +103,7 @@ public struct UpdateWatchdog: Sendable {
 
     /// Alive and still the same process: not gone, not a zombie waiting for its parent, not a reused pid.
     static func isAlive(_ pid: Int32, startTime: UInt64?) -> Bool {
-        guard kill(pid, 0) == 0 || errno == EPERM,
-            let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return false }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        if fields.first == "Z" || fields.first == "X" { return false }
-        return startTime == nil || LeftoverProcesses.startTime(of: pid) == startTime
+        guard kill(pid, 0) == 0 || errno == EPERM, let stat = ProcessStat.read(pid: pid), !stat.hasExited else { return false }
+        return startTime == nil || stat.startTime == startTime
     }
 }

@@ -10,13 +10,19 @@ final class FakeAgentService: AgentTransport {
         var queued: [Assignment] = []
         var cancels: Set<UUID> = []
         var stored: [UUID: [LogStream: [UInt8]]] = [:]
+        /// Where each stored chunk starts, as the real log store keeps them (replays must match one).
+        var boundaries: [UUID: [LogStream: [Int64: Int]]] = [:]
         var statuses: [UUID: [StatusReport]] = [:]
         var polls: [PollRequest] = []
         var registrations: [RegisterRequest] = []
         /// Requests to fail with 503 before answering normally, per path.
         var failures: [String: Int] = [:]
+        /// Requests answered with this HTTP status (and no effect), per path.
+        var refusals: [String: Int] = [:]
         /// Paths answered with a connection error while set.
         var down = false
+        /// Requests that met `down`, per path.
+        var refusedWhileDown: [String: Int] = [:]
         var revoked = false
         var uploadRequests = 0
         /// When set, only the first N chunks of each upload get a receipt.
@@ -45,7 +51,10 @@ final class FakeAgentService: AgentTransport {
     func send(_ request: TransportRequest, timeout: Duration) async throws -> TransportResponse {
         struct Down: Error {}
         let failNow = state.withLock { state -> Bool in
-            if state.down { return true }
+            if state.down {
+                state.refusedWhileDown[request.path, default: 0] += 1
+                return true
+            }
             if let count = state.failures[request.path], count > 0 {
                 state.failures[request.path] = count - 1
                 return true
@@ -53,6 +62,7 @@ final class FakeAgentService: AgentTransport {
             return false
         }
         if failNow { throw Down() }
+        if let status = state.withLock({ $0.refusals[request.path] }) { return error(status, "refused by the test") }
         let body = request.body ?? Data()
         let decoder = FleetJSON.makeDecoder()
         if request.path == FleetPaths.register {
@@ -95,18 +105,31 @@ final class FakeAgentService: AgentTransport {
             state.uploadRequests += 1
             var receipts: [ChunkReceipt] = []
             let limit = state.receiptLimit ?? Int.max
-            for chunk in request.chunks.prefix(limit) {
+            var decoded: [(chunk: LogChunk, bytes: [UInt8])] = []
+            for chunk in request.chunks {
                 guard let bytes = chunk.decodedBytes() else { return .failure(ConflictError()) }
-                var stream = state.stored[request.commandId]?[chunk.stream] ?? []
-                if chunk.offset == Int64(stream.count) {
+                decoded.append((chunk, bytes))
+            }
+            // The real store's rules: append at the end, replay only an identical stored chunk.
+            let ends = (state.stored[request.commandId] ?? [:]).mapValues { Int64($0.count) }
+            let (placements, _) = ChunkPlacement.place(
+                decoded.map { (stream: $0.chunk.stream, offset: $0.chunk.offset, length: $0.bytes.count) }, storedEnds: ends)
+            for ((chunk, bytes), placement) in zip(decoded, placements).prefix(limit) {
+                let id = request.commandId
+                var stream = state.stored[id]?[chunk.stream] ?? []
+                switch placement {
+                case .append:
                     stream.append(contentsOf: bytes)
-                    state.stored[request.commandId, default: [:]][chunk.stream] = stream
+                    state.stored[id, default: [:]][chunk.stream] = stream
+                    state.boundaries[id, default: [:]][chunk.stream, default: [:]][chunk.offset] = bytes.count
                     receipts.append(ChunkReceipt(stream: chunk.stream, offset: chunk.offset, length: bytes.count, outcome: .stored))
-                } else if chunk.offset + Int64(bytes.count) <= Int64(stream.count),
-                    Array(stream[Int(chunk.offset)..<Int(chunk.offset) + bytes.count]) == bytes
-                {
+                case .replay:
+                    let start = Int(chunk.offset)
+                    guard state.boundaries[id]?[chunk.stream]?[chunk.offset] == bytes.count,
+                        Array(stream[start..<start + bytes.count]) == bytes
+                    else { return .failure(ConflictError()) }
                     receipts.append(ChunkReceipt(stream: chunk.stream, offset: chunk.offset, length: bytes.count, outcome: .duplicate))
-                } else {
+                case .gap, .overlap:
                     return .failure(ConflictError())
                 }
             }

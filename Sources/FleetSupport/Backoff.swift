@@ -24,7 +24,4 @@ public struct Backoff: Sendable {
 
     /// Back to the shortest delay after a success.
     public mutating func reset() { attempt = 0 }
-
-    /// How many delays were handed out since the last reset.
-    public var failures: Int { attempt }
 }

@@ -4,14 +4,17 @@ import Synchronization
 public final class Wakeup: Sendable {
     private struct State {
         var pending = false
-        var closed = false
         var cancelled = false
         var waiter: CheckedContinuation<Void, Never>?
     }
 
     private let state = Mutex(State())
+    private let clock: any Clock<Duration>
 
-    public init() {}
+    /// A doorbell whose waits time out on `clock` (a test clock in tests).
+    public init(clock: any Clock<Duration> = ContinuousClock()) {
+        self.clock = clock
+    }
 
     /// Wakes the waiting loop, or the next wait if none is waiting.
     public func ring() {
@@ -26,23 +29,13 @@ public final class Wakeup: Sendable {
         waiter?.resume()
     }
 
-    /// Makes every current and future wait return at once (shutdown).
-    public func close() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.closed = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
-    }
-
     /// Waits for a ring, at most `timeout`; returns early when the task is cancelled.
     ///
     /// Only one task may wait at a time.
     public func wait(timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForRing() }
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { [clock] in try? await clock.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
         }
@@ -52,7 +45,7 @@ public final class Wakeup: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.pending || state.closed || state.cancelled {
+                    if state.pending || state.cancelled {
                         state.pending = false
                         state.cancelled = false
                         return true
