@@ -20,57 +20,78 @@ public struct AgentServiceParts: Sendable {
     }
 }
 
+/// The stores over one database, made once per application and shared by the routes and the reaper.
+struct ServiceStores: Sendable {
+    let nodes: NodeStore
+    let queue: CommandQueue
+    let logs: LogChunkStore
+    let artifacts: ArtifactStore
+
+    init(configuration: ServiceConfiguration, parts: AgentServiceParts) {
+        nodes = NodeStore(database: parts.database, onlineWindowSeconds: configuration.onlineWindowSeconds)
+        queue = CommandQueue(
+            database: parts.database, leaseSeconds: configuration.leaseSeconds,
+            deliveryTimeoutSeconds: configuration.deliveryTimeoutSeconds)
+        logs = LogChunkStore(database: parts.database, metrics: parts.metrics, maxChunkBytes: configuration.maxChunkBytes)
+        artifacts = ArtifactStore(database: parts.database, maxBytes: Int64(configuration.maxArtifactBytes))
+    }
+}
+
 /// Builds the router with every route of the API.
 public func buildRouter(
     configuration: ServiceConfiguration, parts: AgentServiceParts, logger: Logger
 ) -> Router<FleetRequestContext> {
+    buildRouter(configuration: configuration, parts: parts, stores: ServiceStores(configuration: configuration, parts: parts), logger: logger)
+}
+
+func buildRouter(
+    configuration: ServiceConfiguration, parts: AgentServiceParts, stores: ServiceStores, logger: Logger
+) -> Router<FleetRequestContext> {
     let router = Router(context: FleetRequestContext.self)
     router.add(middleware: MetricsMiddleware(metrics: parts.metrics))
     router.add(middleware: ErrorMiddleware())
-    let nodes = NodeStore(database: parts.database, onlineWindowSeconds: configuration.onlineWindowSeconds)
-    let queue = CommandQueue(
-        database: parts.database, leaseSeconds: configuration.leaseSeconds,
-        deliveryTimeoutSeconds: configuration.deliveryTimeoutSeconds)
-    let logs = LogChunkStore(database: parts.database, metrics: parts.metrics, maxChunkBytes: configuration.maxChunkBytes)
-    let auth = Authenticator(tokens: parts.tokens, nodes: nodes)
-    let artifacts = ArtifactStore(database: parts.database, maxBytes: Int64(configuration.maxArtifactBytes))
+    let auth = Authenticator(tokens: parts.tokens, nodes: stores.nodes)
     let ttl = TimeInterval(configuration.nodeTokenTTLSeconds)
     let migrator = Migrator(directory: configuration.migrationsDirectory, logger: logger)
 
     HealthController(
         database: parts.database, migrator: migrator, expectedMigrations: (try? migrator.files().map(\.version)) ?? [],
-        queue: queue, metrics: parts.metrics
+        queue: stores.queue, metrics: parts.metrics
     ).addRoutes(to: router)
     RegistrationController(
-        enrollmentToken: configuration.enrollmentToken, nodes: nodes, auth: auth, tokens: parts.tokens, tokenTTL: ttl
+        enrollmentToken: configuration.enrollmentToken, nodes: stores.nodes, auth: auth, tokens: parts.tokens, tokenTTL: ttl
     ).addRoutes(to: router)
     NodeController(
-        auth: auth, nodes: nodes, queue: queue, logs: logs, notifier: parts.notifier, tokens: parts.tokens,
+        auth: auth, nodes: stores.nodes, queue: stores.queue, logs: stores.logs, notifier: parts.notifier, tokens: parts.tokens,
         metrics: parts.metrics, tokenTTL: ttl, maxWaitSeconds: configuration.maxWaitSeconds,
         maxBodyBytes: configuration.maxBodyBytes
     ).addRoutes(to: router)
     OperatorController(
-        auth: auth, nodes: nodes, queue: queue, logs: logs, artifacts: artifacts, notifier: parts.notifier,
-        metrics: parts.metrics, maxWaitSeconds: configuration.maxWaitSeconds, maxBodyBytes: configuration.maxBodyBytes
+        auth: auth, nodes: stores.nodes, queue: stores.queue, logs: stores.logs, artifacts: stores.artifacts,
+        notifier: parts.notifier, metrics: parts.metrics, maxWaitSeconds: configuration.maxWaitSeconds,
+        maxBodyBytes: configuration.maxBodyBytes
     ).addRoutes(to: router)
-    ArtifactController(auth: auth, artifacts: artifacts).addRoutes(to: router)
+    ArtifactController(auth: auth, artifacts: stores.artifacts).addRoutes(to: router)
     return router
 }
 
 /// Builds the whole service: Postgres pool, change listener, reaper and HTTP server in one
 /// service group. Migrations must have run (see ``Migrator``) before it serves.
+///
+/// `clock` times the long-poll deadlines, the reaper's rounds and the listener's reconnects
+/// (a test clock in tests).
 public func buildApplication(
-    configuration: ServiceConfiguration, logger: Logger, tokens: TokenAuthority, client: PostgresClient
+    configuration: ServiceConfiguration, logger: Logger, tokens: TokenAuthority, client: PostgresClient,
+    clock: any Clock<Duration> = ContinuousClock()
 ) -> (some ApplicationProtocol, AgentServiceParts) {
     let database = Database(client: client, logger: logger)
-    let notifier = ChangeNotifier(configuration: configuration.database.connectionConfiguration, logger: logger)
+    let notifier = ChangeNotifier(configuration: configuration.database.connectionConfiguration, logger: logger, clock: clock)
     let parts = AgentServiceParts(database: database, notifier: notifier, metrics: ServiceMetrics(), tokens: tokens)
-    let router = buildRouter(configuration: configuration, parts: parts, logger: logger)
-    let queue = CommandQueue(
-        database: database, leaseSeconds: configuration.leaseSeconds,
-        deliveryTimeoutSeconds: configuration.deliveryTimeoutSeconds)
+    let stores = ServiceStores(configuration: configuration, parts: parts)
+    let router = buildRouter(configuration: configuration, parts: parts, stores: stores, logger: logger)
     let reaper = LeaseReaper(
-        queue: queue, lostAfterSeconds: configuration.lostAfterSeconds, interval: .seconds(configuration.reaperIntervalSeconds), logger: logger)
+        queue: stores.queue, lostAfterSeconds: configuration.lostAfterSeconds,
+        interval: .seconds(configuration.reaperIntervalSeconds), logger: logger, clock: clock)
     let app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "agent-svc"),

@@ -2,34 +2,61 @@ import Foundation
 
 /// `POST /v1/commands/submit`: one command for a list of node ids.
 public struct SubmitCommandRequest: Codable, Sendable, Hashable {
+    /// Node ids; empty when the command targets a ``selector`` instead.
     public var targets: [String]
+    /// A label selector over node attrs (`region=eu,role in (web,db)`, `*` for every node),
+    /// resolved by agent-svc when the command is queued; nil when ``targets`` names the nodes.
+    public var selector: String?
     public var payload: CommandPayload
+    /// At most this many of the command's invocations delivered or running at once.
+    public var maxConcurrency: RolloutLimit?
+    /// Stop sending once more than this many invocations failed, timed out or were lost.
+    public var maxErrors: RolloutLimit?
+    /// An invocation not delivered within this many seconds ends `expired` (default: the server's).
+    public var deliverWithinSec: Int?
 
-    /// The command type, taken from the payload.
     public var commandType: CommandType { payload.commandType }
 
-    public init(targets: [String], payload: CommandPayload) {
+    public init(
+        targets: [String], selector: String? = nil, payload: CommandPayload, maxConcurrency: RolloutLimit? = nil,
+        maxErrors: RolloutLimit? = nil, deliverWithinSec: Int? = nil
+    ) {
         self.targets = targets
+        self.selector = selector
         self.payload = payload
+        self.maxConcurrency = maxConcurrency
+        self.maxErrors = maxErrors
+        self.deliverWithinSec = deliverWithinSec
     }
 
     enum CodingKeys: String, CodingKey {
         case commandType = "command_type"
-        case targets, payload
+        case targets, selector, payload
+        case maxConcurrency = "max_concurrency"
+        case maxErrors = "max_errors"
+        case deliverWithinSec = "deliver_within_sec"
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let type = try container.decodeCommandType(forKey: .commandType)
-        self.targets = try container.decode([String].self, forKey: .targets)
+        self.targets = try container.decodeIfPresent([String].self, forKey: .targets) ?? []
+        self.selector = try container.decodeIfPresent(String.self, forKey: .selector)
         self.payload = try CommandPayload(type: type, from: container, forKey: .payload)
+        self.maxConcurrency = try container.decodeIfPresent(RolloutLimit.self, forKey: .maxConcurrency)
+        self.maxErrors = try container.decodeIfPresent(RolloutLimit.self, forKey: .maxErrors)
+        self.deliverWithinSec = try container.decodeIfPresent(Int.self, forKey: .deliverWithinSec)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(commandType, forKey: .commandType)
-        try container.encode(targets, forKey: .targets)
+        if selector == nil || !targets.isEmpty { try container.encode(targets, forKey: .targets) }
+        try container.encodeIfPresent(selector, forKey: .selector)
         try payload.encode(to: &container, forKey: .payload)
+        try container.encodeIfPresent(maxConcurrency, forKey: .maxConcurrency)
+        try container.encodeIfPresent(maxErrors, forKey: .maxErrors)
+        try container.encodeIfPresent(deliverWithinSec, forKey: .deliverWithinSec)
     }
 }
 
@@ -80,17 +107,26 @@ public struct CommandSummary: Codable, Sendable, Hashable {
     public var createdAt: Date
     public var targetCount: Int
     public var counts: StateCounts
+    /// The selector the targets were resolved from, as the operator wrote it.
+    public var selector: String?
+    /// The rollout bounds, when the command has any.
+    public var rollout: RolloutSettings?
 
     /// The command type, taken from the payload.
     public var commandType: CommandType { payload.commandType }
 
-    public init(commandId: UUID, payload: CommandPayload, createdBy: String, createdAt: Date, targetCount: Int, counts: StateCounts) {
+    public init(
+        commandId: UUID, payload: CommandPayload, createdBy: String, createdAt: Date, targetCount: Int, counts: StateCounts,
+        selector: String? = nil, rollout: RolloutSettings? = nil
+    ) {
         self.commandId = commandId
         self.payload = payload
         self.createdBy = createdBy
         self.createdAt = createdAt
         self.targetCount = targetCount
         self.counts = counts
+        self.selector = selector
+        self.rollout = rollout
     }
 
     enum CodingKeys: String, CodingKey {
@@ -100,7 +136,7 @@ public struct CommandSummary: Codable, Sendable, Hashable {
         case createdBy = "created_by"
         case createdAt = "created_at"
         case targetCount = "target_count"
-        case counts
+        case counts, selector, rollout
     }
 
     public init(from decoder: any Decoder) throws {
@@ -112,6 +148,8 @@ public struct CommandSummary: Codable, Sendable, Hashable {
         self.createdAt = try container.decode(Date.self, forKey: .createdAt)
         self.targetCount = try container.decode(Int.self, forKey: .targetCount)
         self.counts = try container.decode(StateCounts.self, forKey: .counts)
+        self.selector = try container.decodeIfPresent(String.self, forKey: .selector)
+        self.rollout = try container.decodeIfPresent(RolloutSettings.self, forKey: .rollout)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -123,6 +161,8 @@ public struct CommandSummary: Codable, Sendable, Hashable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(targetCount, forKey: .targetCount)
         try container.encode(counts, forKey: .counts)
+        try container.encodeIfPresent(selector, forKey: .selector)
+        try container.encodeIfPresent(rollout, forKey: .rollout)
     }
 }
 
@@ -207,14 +247,23 @@ public struct InvocationInfo: Codable, Sendable, Hashable {
     }
 }
 
-/// `GET /v1/commands/{id}`: the command and every target's invocation.
+/// `GET /v1/commands/{id}`: the command with its counts, and one page of its invocations.
 public struct CommandDetail: Codable, Sendable, Hashable {
     public var command: CommandSummary
+    /// One page of the invocations (see ``nextCursor``), in node order.
     public var invocations: [InvocationInfo]
+    /// Pass as `cursor` for the next page of invocations; nil on the last page.
+    public var nextCursor: String?
 
-    public init(command: CommandSummary, invocations: [InvocationInfo]) {
+    public init(command: CommandSummary, invocations: [InvocationInfo], nextCursor: String? = nil) {
         self.command = command
         self.invocations = invocations
+        self.nextCursor = nextCursor
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case command, invocations
+        case nextCursor = "next_cursor"
     }
 }
 

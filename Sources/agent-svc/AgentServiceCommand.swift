@@ -25,19 +25,12 @@ struct ServiceOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env LOG_LEVEL).") var logLevel: String?
 
     func load() throws -> (ServiceConfiguration, Logger) {
-        let env = ProcessInfo.processInfo.environment
-        var config: ServiceConfiguration
+        let flags = CommandLineOverrides(port: port, host: host, migrationsDirectory: migrationsDir, logLevel: logLevel)
         do {
-            config = try ServiceConfiguration.fromEnvironment(env)
+            return try ServiceConfiguration.load(environment: ProcessInfo.processInfo.environment, flags: flags)
         } catch {
             throw Fatal(message: error.description)
         }
-        if let port { config.port = port }
-        if let host { config.host = host }
-        if let migrationsDir { config.migrationsDirectory = migrationsDir }
-        var logger = Logger(label: "agent-svc")
-        logger.logLevel = Logger.Level(rawValue: logLevel ?? env["LOG_LEVEL"] ?? "info") ?? .info
-        return (config, logger)
     }
 }
 

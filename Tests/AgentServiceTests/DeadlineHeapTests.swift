@@ -7,7 +7,7 @@ struct DeadlineHeapTests {
     @Test func popsExactlyTheExpiredEntriesEarliestFirst() {
         // setup: 1,000 deadlines in random order around a fixed "now"
         let now = ContinuousClock.now
-        var heap = DeadlineHeap()
+        var heap = DeadlineHeap<ContinuousClock.Instant>()
         let offsets = (0..<1000).map { _ in Int.random(in: -500...500) }
         for (index, offset) in offsets.enumerated() {
             heap.push(.init(deadline: now + .milliseconds(offset), key: "k\(index % 7)", id: UInt64(index)))

@@ -1,7 +1,10 @@
 import FleetProtocol
+import FleetTestSupport
 import Foundation
 import HummingbirdTesting
 import Testing
+
+@testable import AgentService
 
 @Suite("Invocation lifecycle")
 struct LifecycleTests {
@@ -96,29 +99,66 @@ struct LifecycleTests {
 
     @Test("undelivered invocations expire after the delivery deadline; runs on vanished nodes are lost")
     func reaper() async throws {
-        let fleet = try await TestFleet.make {
-            $0.deliveryTimeoutSeconds = 1
-            $0.lostAfterSeconds = 1
-            $0.reaperIntervalSeconds = 1
-        }
-        try await fleet.run { client in
+        let fleet = try await TestFleet.make()
+        try await fleet.run { client, parts in
             let op = try await fleet.operatorToken()
-            let node = try await client.register("edge-1")
+            let running = try await Self.runOnEdge1(client, op: op)
             _ = try await client.register("edge-2")
-            let running = try await client.submit("sleep 60", to: ["edge-1"], token: op)
-            _ = try await client.poll(token: node)
-            _ = try await client.send(.post, "/v1/agents/status", token: node, json: StatusReport(commandId: running, state: .running))
             let idle = try await client.submit("true", to: ["edge-2"], token: op)
-            var states: [InvocationState?] = []
-            for _ in 0..<40 {
-                try await Task.sleep(for: .milliseconds(250))
-                states = try await [running, idle].asyncMap { id in
-                    try await client.send(.get, "/v1/commands/\(id)", token: op).decode(CommandDetail.self).invocations.first?.state
-                }
-                if states == [.lost, .expired] { break }
-            }
+            // The database decides both: move the delivery deadline and edge-1's last poll into the past.
+            let lostAfter = fleet.configuration.lostAfterSeconds
+            _ = try await fleet.sql("UPDATE invocations SET deliver_by = now() - interval '1 second' WHERE command_id = \(idle)")
+            _ = try await fleet.sql(
+                "UPDATE nodes SET last_seen_at = now() - make_interval(secs => \(lostAfter + 1)) WHERE node_id = 'edge-1'")
+            try await Self.queue(fleet, parts).reap(lostAfterSeconds: lostAfter)
+            let states = try await [running, idle].asyncMap { id in try await Self.state(of: id, client, op) }
             #expect(states == [.lost, .expired])
         }
+    }
+
+    @Test("the reaper runs a round at start and then once per interval")
+    func reaperRounds() async throws {
+        let fleet = try await TestFleet.make()
+        try await fleet.run { client, parts in
+            // setup: a run on edge-1, and a reaper on a test clock that calls a node lost after a
+            // minute (the app's own reaper waits 900 s, so only this one can act)
+            let op = try await fleet.operatorToken()
+            let id = try await Self.runOnEdge1(client, op: op)
+            let clock = ManualClock()
+            let reaper = LeaseReaper(
+                queue: Self.queue(fleet, parts), lostAfterSeconds: 60, interval: .seconds(5), logger: fleet.logger, clock: clock)
+            let rounds = Task { try await reaper.run() }
+            await clock.waitForSleepers()
+            _ = try await fleet.sql("UPDATE nodes SET last_seen_at = now() - interval '2 minutes' WHERE node_id = 'edge-1'")
+            // act: almost an interval passes, then the rest of it
+            clock.advance(by: .milliseconds(4999))
+            #expect(try await Self.state(of: id, client, op) == .running)
+            clock.advance(by: .milliseconds(1))
+            await clock.waitForSleepers()
+            // check
+            #expect(try await Self.state(of: id, client, op) == .lost)
+            rounds.cancel()
+            try await rounds.value
+        }
+    }
+
+    /// Registers `edge-1` and has it run `sleep 60`.
+    static func runOnEdge1(_ client: any TestClientProtocol, op: String) async throws -> UUID {
+        let node = try await client.register("edge-1")
+        let id = try await client.submit("sleep 60", to: ["edge-1"], token: op)
+        _ = try await client.poll(token: node)
+        _ = try await client.send(.post, "/v1/agents/status", token: node, json: StatusReport(commandId: id, state: .running))
+        return id
+    }
+
+    static func queue(_ fleet: TestFleet, _ parts: AgentServiceParts) -> CommandQueue {
+        CommandQueue(
+            database: parts.database, leaseSeconds: fleet.configuration.leaseSeconds,
+            deliveryTimeoutSeconds: fleet.configuration.deliveryTimeoutSeconds)
+    }
+
+    static func state(of id: UUID, _ client: any TestClientProtocol, _ op: String) async throws -> InvocationState? {
+        try await client.send(.get, "/v1/commands/\(id)", token: op).decode(CommandDetail.self).invocations.first?.state
     }
 }
 

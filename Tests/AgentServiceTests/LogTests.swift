@@ -3,6 +3,8 @@ import Foundation
 import HummingbirdTesting
 import Testing
 
+@testable import AgentService
+
 /// A delivered invocation on `edge-1`, ready to take chunks.
 private func deliveredInvocation(_ client: any TestClientProtocol, fleet: TestFleet) async throws -> (UUID, node: String, op: String) {
     let op = try await fleet.operatorToken()
@@ -149,10 +151,11 @@ struct LogTests {
     @Test("a waiting reader is woken by new output")
     func waitingReaderWakes() async throws {
         let fleet = try await TestFleet.make()
-        try await fleet.run { client in
+        try await fleet.run { client, parts in
             let (id, node, op) = try await deliveredInvocation(client, fleet: fleet)
+            try await eventually("the change listener is up") { await parts.notifier.isListening }
             async let waiting = client.send(.get, "/v1/commands/\(id)/logs?node_id=edge-1&wait=20", token: op)
-            try await Task.sleep(for: .milliseconds(400))
+            try await eventually("the reader is held") { await parts.notifier.parked == 1 }
             let start = ContinuousClock.now
             _ = try await upload(client, node, id, [LogChunk(offset: 0, stream: .stdout, data: "late\n")])
             let page = try await waiting.decode(LogPage.self)

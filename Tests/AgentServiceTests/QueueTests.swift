@@ -1,7 +1,10 @@
 import FleetProtocol
+import FleetTestSupport
 import Foundation
 import HummingbirdTesting
 import Testing
+
+@testable import AgentService
 
 @Suite("Command queue")
 struct QueueTests {
@@ -73,8 +76,8 @@ struct QueueTests {
 
     @Test("a lease that lapses without a status report is delivered again")
     func leaseExpiryRedelivers() async throws {
-        // Long enough that the immediate second poll lands inside the lease on a loaded machine.
-        let fleet = try await TestFleet.make { $0.leaseSeconds = 3 }
+        // The database decides when a lease lapses: the test moves it instead of waiting it out.
+        let fleet = try await TestFleet.make { $0.leaseSeconds = 300 }
         try await fleet.run { client in
             let op = try await fleet.operatorToken()
             let node = try await client.register("edge-1")
@@ -82,32 +85,31 @@ struct QueueTests {
             let first = try await client.poll(token: node)
             #expect(first.assignments.map(\.commandId) == [id])
             #expect(try await client.poll(token: node).assignments.isEmpty)
-            try await Task.sleep(for: .milliseconds(3300))
+            try await fleet.lapseLease(of: id)
             let again = try await client.poll(token: node)
             #expect(again.assignments.map(\.commandId) == [id])
             #expect(again.assignments.first?.deliveryCount == 2)
             // once the agent reports running, the lease no longer matters
             _ = try await client.send(.post, "/v1/agents/status", token: node, json: StatusReport(commandId: id, state: .running))
-            try await Task.sleep(for: .milliseconds(3300))
+            try await fleet.lapseLease(of: id)
             #expect(try await client.poll(token: node).assignments.isEmpty)
         }
     }
 
     @Test("delivered work the agent lists as known keeps its lease and is not delivered again")
     func knownWorkKeepsItsLease() async throws {
-        // Long enough that the immediate second poll lands inside the lease on a loaded machine.
-        let fleet = try await TestFleet.make { $0.leaseSeconds = 3 }
+        let fleet = try await TestFleet.make { $0.leaseSeconds = 300 }
         try await fleet.run { client in
             let op = try await fleet.operatorToken()
             let node = try await client.register("edge-1")
             let id = try await client.submit("true", to: ["edge-1"], token: op)
             #expect(try await client.poll(token: node, active: []).assignments.map(\.commandId) == [id])
             for _ in 0..<3 {
-                try await Task.sleep(for: .milliseconds(600))
+                // however long the agent holds it, listing it keeps it
+                try await fleet.lapseLease(of: id)
                 #expect(try await client.poll(token: node, active: [id]).assignments.isEmpty)
             }
-            // once the agent forgets it (restart before recording), the lapsed lease redelivers it
-            try await Task.sleep(for: .milliseconds(3300))
+            // once the agent forgets it (restart before recording), it is delivered again
             #expect(try await client.poll(token: node, active: []).assignments.map(\.commandId) == [id])
         }
     }
@@ -115,18 +117,17 @@ struct QueueTests {
     @Test("a submit wakes a waiting long-poll through NOTIFY well under a second")
     func notifyWakesPoll() async throws {
         let fleet = try await TestFleet.make()
-        try await fleet.run { client in
+        try await fleet.run { client, parts in
             let op = try await fleet.operatorToken()
             let node = try await client.register("edge-1")
-            _ = try await client.poll(token: node)  // listener is up once a poll has round-tripped
-            try await Task.sleep(for: .milliseconds(300))
+            try await eventually("the change listener is up") { await parts.notifier.isListening }
             let clock = ContinuousClock()
             async let waiting: (PollResponse, Duration) = {
                 let start = clock.now
                 let response = try await client.poll(token: node, wait: 20)
                 return (response, clock.now - start)
             }()
-            try await Task.sleep(for: .milliseconds(500))
+            try await eventually("the poll is held") { await parts.notifier.parked == 1 }
             let submittedAt = clock.now
             let id = try await client.submit("true", to: ["edge-1"], token: op)
             let (response, _) = try await waiting
@@ -138,13 +139,20 @@ struct QueueTests {
 
     @Test("an empty long-poll returns after its wait with no work")
     func emptyPollWaits() async throws {
-        let fleet = try await TestFleet.make()
-        try await fleet.run { client in
+        let clock = ManualClock()
+        let fleet = try await TestFleet.make(clock: clock)
+        try await fleet.run { client, parts in
             let node = try await client.register("edge-1")
-            let start = ContinuousClock.now
-            let response = try await client.poll(token: node, wait: 1)
+            async let waiting = client.poll(token: node, wait: 1)
+            try await eventually("the poll is held") { await parts.notifier.parked == 1 }
+            await clock.waitForSleepers(2)  // the expiry ticker and the reaper
+            // 900 ms on, the ticker has looked (and sleeps again), and the poll is still held
+            clock.advance(by: .milliseconds(900))
+            await clock.waitForSleepers(2)
+            #expect(await parts.notifier.parked == 1)
+            clock.advance(by: .milliseconds(300))
+            let response = try await waiting
             #expect(response.assignments.isEmpty && response.cancel.isEmpty)
-            #expect(ContinuousClock.now - start >= .milliseconds(900))
         }
     }
 
@@ -194,20 +202,21 @@ struct AbandonedPollTests {
     @Test("a newer poll of the node supersedes an abandoned one, which takes no work")
     func abandonedPollDoesNotClaim() async throws {
         let fleet = try await TestFleet.make { $0.leaseSeconds = 300 }
-        try await fleet.run(.live) { client in
+        try await fleet.run(.live) { client, parts in
             let op = try await fleet.operatorToken()
             let node = try await client.register("edge-1")
             let port = try #require(client.port)
+            try await eventually("the change listener is up") { await parts.notifier.isListening }
             // setup: a poll held by the server whose client went away (an agent that exec'd) …
             let abandoned = try RawConnection.open(port: port)
             RawConnection.send(abandoned, RawConnection.poll(token: node, wait: 20))
-            try await Task.sleep(for: .milliseconds(300))
+            try await eventually("the poll is held") { await parts.notifier.parked == 1 }
             close(abandoned)
             // … and the restarted agent's first poll, which finds nothing yet
             #expect(try await client.poll(token: node).assignments.isEmpty)
             // act: work arrives; only the abandoned poll is waiting, and it wakes
             let id = try await client.submit("true", to: ["edge-1"], token: op)
-            try await Task.sleep(for: .milliseconds(500))
+            try await eventually("the woken poll has answered") { await parts.notifier.subscribers(of: "work:edge-1") == 0 }
             // check: it left the work for the agent's next poll (no `active` list: no lapse rule)
             #expect(try await client.poll(token: node).assignments.map(\.commandId) == [id])
         }

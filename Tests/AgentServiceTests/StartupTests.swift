@@ -29,6 +29,20 @@ struct StartupTests {
         #expect(url.database == DatabaseSettings(host: "h", port: 7, user: "u", password: "p", database: "d"))
     }
 
+    @Test("command-line flags win over the environment")
+    func flagsOverride() throws {
+        // setup
+        let env = ["JWT_SIGNING_SECRET": String(repeating: "k", count: 32), "PORT": "9090", "HOST": "10.0.0.1", "LOG_LEVEL": "debug"]
+        // act
+        let (fromEnv, envLogger) = try ServiceConfiguration.load(environment: env, flags: CommandLineOverrides())
+        let (flagged, flagLogger) = try ServiceConfiguration.load(
+            environment: env, flags: CommandLineOverrides(port: 7070, migrationsDirectory: "/srv/migrations", logLevel: "error"))
+        // check
+        #expect(fromEnv.port == 9090 && fromEnv.host == "10.0.0.1" && envLogger.logLevel == .debug)
+        #expect(flagged.port == 7070 && flagged.host == "10.0.0.1" && flagged.migrationsDirectory == "/srv/migrations")
+        #expect(flagLogger.logLevel == .error)
+    }
+
     @Test("two replicas migrating one database at once apply each file once")
     func concurrentMigrations() async throws {
         // setup: an empty database, not the migrated template

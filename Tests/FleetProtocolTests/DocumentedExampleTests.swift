@@ -2,10 +2,10 @@ import FleetProtocol
 import Foundation
 import Testing
 
-/// The seed's curl bodies must keep decoding exactly as written.
-@Suite("Seed example bodies")
-struct SeedExampleTests {
-    @Test("the seed's register body decodes")
+/// The request bodies of the README's curl examples must keep decoding exactly as written.
+@Suite("README example bodies")
+struct DocumentedExampleTests {
+    @Test("the README's register body decodes")
     func register() throws {
         // act
         let request = try decode(RegisterRequest.self, #"{"node_id":"edge-1","attrs":{"os":"linux","region":"eu-west"}}"#)
@@ -20,7 +20,7 @@ struct SeedExampleTests {
         #expect(request.attrs.isEmpty)
     }
 
-    @Test("the seed's submit body decodes to a RunCommand")
+    @Test("the README's submit body decodes to a RunCommand")
     func submit() throws {
         // act
         let request = try decode(
@@ -34,7 +34,7 @@ struct SeedExampleTests {
         #expect(request.payload.problems().isEmpty)
     }
 
-    @Test("the seed's logs body decodes; a chunk without encoding is UTF-8 text")
+    @Test("the README's logs body decodes; a chunk without encoding is UTF-8 text")
     func logs() throws {
         // act
         let request = try decode(

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgresNIO
 
 /// Why agent-svc refuses to start; each message is one line an operator can act on.
@@ -54,7 +55,23 @@ public struct DatabaseSettings: Sendable, Equatable {
     }
 }
 
-/// Everything agent-svc needs to run, read from the environment (flags override in `main`).
+/// What the command line sets; each flag given wins over its environment variable.
+public struct CommandLineOverrides: Sendable, Equatable {
+    public var port: Int?
+    public var host: String?
+    public var migrationsDirectory: String?
+    /// `trace` … `critical`; wins over `LOG_LEVEL`.
+    public var logLevel: String?
+
+    public init(port: Int? = nil, host: String? = nil, migrationsDirectory: String? = nil, logLevel: String? = nil) {
+        self.port = port
+        self.host = host
+        self.migrationsDirectory = migrationsDirectory
+        self.logLevel = logLevel
+    }
+}
+
+/// Everything agent-svc needs to run, read from the environment with the command line laid over it.
 public struct ServiceConfiguration: Sendable {
     public var host: String = "0.0.0.0"
     public var port: Int = 8080
@@ -90,7 +107,7 @@ public struct ServiceConfiguration: Sendable {
         self.enrollmentToken = enrollmentToken
     }
 
-    /// Reads the seed's variables: `JWT_SIGNING_SECRET`, `DB_*` or `DATABASE_URL`, `PORT`,
+    /// Reads the documented variables: `JWT_SIGNING_SECRET`, `DB_*` or `DATABASE_URL`, `PORT`,
     /// `ENROLLMENT_TOKEN`, `MIGRATIONS_DIR`, plus the tuning knobs.
     public static func fromEnvironment(_ env: [String: String]) throws(ConfigurationError) -> ServiceConfiguration {
         guard let secret = env["JWT_SIGNING_SECRET"], !secret.isEmpty else { throw .missing("JWT_SIGNING_SECRET") }
@@ -117,6 +134,19 @@ public struct ServiceConfiguration: Sendable {
         config.maxBodyBytes = try int(env, "MAX_BODY_BYTES") ?? config.maxBodyBytes
         config.maxArtifactBytes = try int(env, "ARTIFACT_MAX_BYTES") ?? config.maxArtifactBytes
         return config
+    }
+
+    /// The environment's configuration with `flags` laid over it, and the logger at the chosen level.
+    public static func load(
+        environment env: [String: String], flags: CommandLineOverrides
+    ) throws(ConfigurationError) -> (ServiceConfiguration, Logger) {
+        var config = try fromEnvironment(env)
+        if let port = flags.port { config.port = port }
+        if let host = flags.host { config.host = host }
+        if let directory = flags.migrationsDirectory { config.migrationsDirectory = directory }
+        var logger = Logger(label: "agent-svc")
+        logger.logLevel = Logger.Level(rawValue: flags.logLevel ?? env["LOG_LEVEL"] ?? "info") ?? .info
+        return (config, logger)
     }
 
     private static func int(_ env: [String: String], _ name: String) throws(ConfigurationError) -> Int? {

@@ -23,14 +23,14 @@ struct Authenticator: Sendable {
     /// 401 without a valid operator-or-node token, 403 for a node token.
     func requireOperator(_ request: Request) async throws -> OperatorIdentity {
         let claims = try await verify(request)
-        guard claims.role == .operator else { throw APIError.forbidden("this route needs an operator token") }
+        guard claims.role == .operator else { throw HTTPAPIError.forbidden("this route needs an operator token") }
         return OperatorIdentity(name: claims.subject)
     }
 
     /// 401 without a valid node token or when the node was revoked, 403 for an operator token.
     func requireNode(_ request: Request) async throws -> NodeIdentity {
         let claims = try await verify(request)
-        guard claims.role == .node else { throw APIError.forbidden("this route needs a node token") }
+        guard claims.role == .node else { throw HTTPAPIError.forbidden("this route needs a node token") }
         return NodeIdentity(nodeId: claims.subject, tokenVersion: try await checkCurrent(claims))
     }
 
@@ -38,7 +38,7 @@ struct Authenticator: Sendable {
     /// poll, which checks generation and revocation in the same statement as its check-in.
     func nodeClaims(_ request: Request) async throws -> FleetClaims {
         let claims = try await verify(request)
-        guard claims.role == .node else { throw APIError.forbidden("this route needs a node token") }
+        guard claims.role == .node else { throw HTTPAPIError.forbidden("this route needs a node token") }
         return claims
     }
 
@@ -51,25 +51,25 @@ struct Authenticator: Sendable {
     /// Rejects tokens of revoked nodes and of earlier token generations.
     private func checkCurrent(_ claims: FleetClaims) async throws -> Int {
         guard let state = try await nodes.credentialState(nodeId: claims.subject) else {
-            throw APIError.unauthorized("node is not registered")
+            throw HTTPAPIError.unauthorized("node is not registered")
         }
-        guard !state.revoked else { throw APIError.unauthorized("node has been revoked") }
-        guard claims.ver == state.tokenVersion else { throw APIError.unauthorized("token has been revoked") }
+        guard !state.revoked else { throw HTTPAPIError.unauthorized("node has been revoked") }
+        guard claims.ver == state.tokenVersion else { throw HTTPAPIError.unauthorized("token has been revoked") }
         return state.tokenVersion
     }
 
     private func verify(_ request: Request) async throws -> FleetClaims {
         guard let header = request.headers[.authorization] else {
-            throw APIError.unauthorized("missing Authorization: Bearer token")
+            throw HTTPAPIError.unauthorized("missing Authorization: Bearer token")
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw APIError.unauthorized("Authorization header must be 'Bearer <token>'")
+            throw HTTPAPIError.unauthorized("Authorization header must be 'Bearer <token>'")
         }
         do {
             return try await tokens.verify(String(parts[1]).trimmingCharacters(in: .whitespaces))
         } catch {
-            throw APIError.unauthorized(error.description)
+            throw HTTPAPIError.unauthorized(error.description)
         }
     }
 }

@@ -11,14 +11,14 @@ extension Request {
         do {
             buffer = try await body.collect(upTo: limit)
         } catch {
-            throw APIError.tooLarge("request body exceeds \(limit) bytes")
+            throw HTTPAPIError.tooLarge("request body exceeds \(limit) bytes")
         }
         if buffer.readableBytes == 0, let empty { return empty }
-        guard buffer.readableBytes > 0 else { throw APIError.badRequest("request body is empty; expected JSON", code: "invalid_json") }
+        guard buffer.readableBytes > 0 else { throw HTTPAPIError.badRequest("request body is empty; expected JSON", code: "invalid_json") }
         do {
             return try FleetJSON.makeDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
-            throw APIError.badRequest(Self.describe(error), code: "invalid_body")
+            throw HTTPAPIError.badRequest(Self.describe(error), code: "invalid_body")
         }
     }
 
@@ -61,7 +61,7 @@ extension Request {
     func queryInt(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let text = uri.queryParameters.get(name), !text.isEmpty else { return nil }
         guard let value = Int(text), range.contains(value) else {
-            throw APIError.badRequest("query parameter '\(name)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            throw HTTPAPIError.badRequest("query parameter '\(name)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         return value
     }

@@ -10,6 +10,7 @@ public final class ServiceMetrics: Sendable {
     let bytesIngested: Counter
     let connectedPollers: Gauge
     let queueDepth: Gauge
+    let throttled: Gauge
     let submits: Counter
 
     public init() {
@@ -21,6 +22,10 @@ public final class ServiceMetrics: Sendable {
             descriptor: .init(metricName: "fleet_connected_pollers", unitName: "", helpText: "Long-polls being held open"))
         queueDepth = registry.makeGauge(
             descriptor: .init(metricName: "fleet_queue_depth", unitName: "", helpText: "Invocations queued, not yet delivered"))
+        throttled = registry.makeGauge(
+            descriptor: .init(
+                metricName: "fleet_throttled_invocations", unitName: "",
+                helpText: "Invocations queued behind their command's max_concurrency"))
         submits = registry.makeCounter(
             descriptor: .init(metricName: "fleet_commands_submitted", unitName: "total", helpText: "Commands submitted"))
     }

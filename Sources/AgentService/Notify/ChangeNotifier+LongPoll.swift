@@ -11,18 +11,18 @@ extension ChangeNotifier {
         guard wait > .zero else { return try await attempt().answer }
         let subscription = subscribe(key)
         defer { Task { await subscription.cancel() } }
-        let deadline = ContinuousClock.now + wait
+        let deadline = now + wait
         var answer: T
         var ready: Bool
         (answer, ready) = try await attempt()
         while true {
-            let remaining = deadline - ContinuousClock.now
+            let remaining = deadline - now
             if ready || remaining <= .zero || Task.isShuttingDownGracefully { return answer }
             let woken = await subscription.wait(timeout: remaining)
             // The wait ran out with no change while the listener was up: nothing can have
             // changed, so skip the query (a third of what each idle poll cost). Without a
             // listener, notifications may have been missed: look again.
-            if !woken, ContinuousClock.now >= deadline, isListening { return answer }
+            if !woken, now >= deadline, isListening { return answer }
             (answer, ready) = try await attempt()
         }
     }

@@ -1,3 +1,4 @@
+import FleetSupport
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -27,7 +28,7 @@ public actor ChangeNotifier: Service {
             }
             return await withGracefulShutdownHandler {
                 await withTaskCancellationHandler {
-                    await notifier.park(key: key, id: id, deadline: .now + timeout)
+                    await notifier.park(key: key, id: id, timeout: timeout)
                 } onCancel: {
                     release()
                 }
@@ -43,7 +44,7 @@ public actor ChangeNotifier: Service {
     /// One subscriber: a change that arrives while it is not parked is remembered.
     struct Waiter {
         var continuation: CheckedContinuation<Bool, Never>?
-        var deadline: ContinuousClock.Instant = .now
+        var deadline: Duration = .zero
         var changed = false
     }
 
@@ -52,16 +53,29 @@ public actor ChangeNotifier: Service {
 
     private let configuration: PostgresConnection.Configuration
     private let logger: Logger
+    private let clock: any Clock<Duration>
+    private let readClock: @Sendable () -> Duration
     private var waiters: [String: [UInt64: Waiter]] = [:]
-    private var parked = 0
-    private var deadlines = DeadlineHeap()
+    /// Waits parked now (tests wait for a poll to be held before they act).
+    private(set) var parked = 0
+    private var deadlines = DeadlineHeap<Duration>()
     private var nextId: UInt64 = 0
     private(set) var isListening = false
 
-    public init(configuration: PostgresConnection.Configuration, logger: Logger) {
+    /// A notifier listening with `configuration`, timing waits and reconnects on `clock`.
+    public init(
+        configuration: PostgresConnection.Configuration, logger: Logger, clock: some Clock<Duration> = ContinuousClock()
+    ) {
         self.configuration = configuration
         self.logger = logger
+        self.clock = clock
+        // Deadlines are kept as time since this origin, so the actor need not be generic over its clock.
+        let origin = clock.now
+        readClock = { origin.duration(to: clock.now) }
     }
+
+    /// The notifier's clock: time since the notifier was made.
+    nonisolated var now: Duration { readClock() }
 
     /// Subscribes to `key`; call ``Subscription/cancel()`` when done.
     public func subscribe(_ key: String) -> Subscription {
@@ -70,7 +84,8 @@ public actor ChangeNotifier: Service {
         return Subscription(key: key, id: nextId, notifier: self)
     }
 
-    func park(key: String, id: UInt64, deadline: ContinuousClock.Instant) async -> Bool {
+    func park(key: String, id: UInt64, timeout: Duration) async -> Bool {
+        let deadline = now + timeout
         guard var waiter = waiters[key]?[id], !Task.isCancelled, !Task.isShuttingDownGracefully else { return false }
         if waiter.changed {
             waiters[key]?[id]?.changed = false
@@ -105,6 +120,9 @@ public actor ChangeNotifier: Service {
         if waiters[key]?.isEmpty == true { waiters.removeValue(forKey: key) }
     }
 
+    /// How many subscriptions `key` has (a poll that answered has cancelled its own).
+    func subscribers(of key: String) -> Int { waiters[key]?.count ?? 0 }
+
     /// Wakes every subscriber of `key`.
     func deliver(_ key: String) {
         logger.trace("change notification", metadata: ["key": "\(key)", "waiters": "\(waiters[key]?.count ?? 0)"])
@@ -118,7 +136,7 @@ public actor ChangeNotifier: Service {
     }
 
     /// Resumes waits whose deadline passed.
-    private func expire(now: ContinuousClock.Instant) {
+    private func expire(now: Duration) {
         while let entry = deadlines.popExpired(now: now) {
             // A wait that already ended (woken, cancelled) or parked again with a later deadline
             // left this entry behind: skip it.
@@ -138,9 +156,12 @@ public actor ChangeNotifier: Service {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.listenLoop() }
             group.addTask {
-                while !Task.isCancelledOrShuttingDown {
-                    try? await Task.sleep(for: Self.tick)
-                    await self.expire(now: .now)
+                // A shutdown cancels the ticker's sleep: on a test clock nothing else would end it.
+                try? await cancelWhenGracefulShutdown {
+                    while !Task.isCancelled {
+                        try await self.clock.sleep(for: Self.tick)
+                        await self.expire(now: self.now)
+                    }
                 }
             }
             await group.waitForAll()
@@ -148,8 +169,11 @@ public actor ChangeNotifier: Service {
         releaseAll()
     }
 
+    /// Keeps one LISTEN connection up, reconnecting with jittered backoff. Not a `RetryLoop`: a
+    /// round here lasts as long as the connection, so its health log would say "connected" when
+    /// the connection ends.
     private func listenLoop() async {
-        var backoff = Duration.milliseconds(250)
+        var backoff = Backoff(base: .milliseconds(250), cap: .seconds(5))
         var reportedDown = false
         while !Task.isCancelledOrShuttingDown {
             do {
@@ -167,11 +191,11 @@ public actor ChangeNotifier: Service {
             wakeAll()
             if Task.isCancelledOrShuttingDown { break }
             if hadListened {
-                backoff = .milliseconds(250)
+                backoff.reset()
                 reportedDown = false
             }
-            try? await Task.sleep(for: backoff)
-            backoff = min(backoff * 2, .seconds(5))
+            let delay = backoff.next()
+            try? await cancelWhenGracefulShutdown { [clock] in try await clock.sleep(for: delay) }
         }
     }
 

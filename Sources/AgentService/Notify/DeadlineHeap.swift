@@ -3,9 +3,9 @@
 ///
 /// Entries are not removed when a wait ends early; they are dropped when their deadline comes
 /// (the caller checks the waiter is still parked with that deadline).
-struct DeadlineHeap {
+struct DeadlineHeap<Deadline: Comparable> {
     struct Entry {
-        var deadline: ContinuousClock.Instant
+        var deadline: Deadline
         var key: String
         var id: UInt64
     }
@@ -26,7 +26,7 @@ struct DeadlineHeap {
     }
 
     /// Removes and returns the earliest entry if its deadline is at or before `now`.
-    mutating func popExpired(now: ContinuousClock.Instant) -> Entry? {
+    mutating func popExpired(now: Deadline) -> Entry? {
         guard let first = entries.first, first.deadline <= now else { return nil }
         let last = entries.removeLast()
         guard !entries.isEmpty else { return first }

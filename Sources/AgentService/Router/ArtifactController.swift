@@ -20,19 +20,19 @@ struct ArtifactController: Sendable {
         let actor = try await auth.requireOperator(request)
         let query = request.uri.queryParameters
         guard let name = query["name"].map(String.init), FleetValidation.isValidLabel(name) else {
-            throw APIError.badRequest(
+            throw HTTPAPIError.badRequest(
                 "query parameter 'name' is required: 1-64 letters, digits, '.', '-', '+', '_'", code: "invalid_artifact")
         }
         guard let version = query["version"].map(String.init), FleetValidation.isValidLabel(version) else {
-            throw APIError.badRequest(
+            throw HTTPAPIError.badRequest(
                 "query parameter 'version' is required: 1-64 letters, digits, '.', '-', '+', '_'", code: "invalid_artifact")
         }
         let expected = query["sha256"].map { String($0).lowercased() }
         if let expected, !FleetValidation.isValidSHA256(expected) {
-            throw APIError.badRequest("query parameter 'sha256' must be 64 hex digits", code: "invalid_artifact")
+            throw HTTPAPIError.badRequest("query parameter 'sha256' must be 64 hex digits", code: "invalid_artifact")
         }
         if let length = request.headers[.contentLength].flatMap(Int64.init), length > artifacts.maxBytes {
-            throw APIError.tooLarge("artifact of \(length) bytes exceeds the limit of \(artifacts.maxBytes) bytes")
+            throw HTTPAPIError.tooLarge("artifact of \(length) bytes exceeds the limit of \(artifacts.maxBytes) bytes")
         }
         let info = try await artifacts.create(
             .init(name: name, version: version, expectedSHA256: expected), body: request.body, actor: actor.name)
@@ -55,18 +55,18 @@ struct ArtifactController: Sendable {
     func download(_ request: Request, _ context: FleetRequestContext) async throws -> Response {
         let node = try await auth.requireNode(request)
         guard let id = context.parameters.get("id"), FleetValidation.isValidLabel(id) else {
-            throw APIError.badRequest("artifact id is not valid", code: "invalid_artifact_id")
+            throw HTTPAPIError.badRequest("artifact id is not valid", code: "invalid_artifact_id")
         }
-        guard let info = try await artifacts.info(artifactId: id) else { throw APIError.notFound("no artifact '\(id)'") }
+        guard let info = try await artifacts.info(artifactId: id) else { throw HTTPAPIError.notFound("no artifact '\(id)'") }
         guard try await artifacts.nodeMayDownload(nodeId: node.nodeId, artifactId: id) else {
-            throw APIError.forbidden("node '\(node.nodeId)' has no UpdateAgent in flight that names artifact '\(id)'")
+            throw HTTPAPIError.forbidden("node '\(node.nodeId)' has no UpdateAgent in flight that names artifact '\(id)'")
         }
         let store = artifacts
         let blocks = Int((info.sizeBytes + Int64(ArtifactStore.blockBytes) - 1) / Int64(ArtifactStore.blockBytes))
         let body = ResponseBody(contentLength: Int(info.sizeBytes)) { writer in
             for seq in 0..<blocks {
                 guard let block = try await store.block(artifactId: id, seq: seq) else {
-                    throw StoreError.unexpected(operation: "download artifact", detail: "block \(seq) of \(id) is missing")
+                    throw DatabaseError.unexpected(operation: "download artifact", detail: "block \(seq) of \(id) is missing")
                 }
                 try await writer.write(block)
             }

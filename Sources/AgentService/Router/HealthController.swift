@@ -31,6 +31,7 @@ struct HealthController: Sendable {
 
     func scrape() async throws -> Response {
         if let depth = try? await queue.queueDepth() { metrics.queueDepth.set(Double(depth)) }
+        if let held = try? await queue.throttledDepth() { metrics.throttled.set(Double(held)) }
         var buffer: [UInt8] = []
         metrics.registry.emit(into: &buffer)
         return Response(

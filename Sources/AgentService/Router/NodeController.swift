@@ -31,8 +31,8 @@ struct NodeController: Sendable {
         let claims = try await auth.nodeClaims(request)
         let nodeId = claims.subject
         let body = try await request.decodeJSON(PollRequest.self, limit: 1024 * 1024, emptyMeans: PollRequest())
-        if let wait = body.waitSec, wait < 0 { throw APIError.badRequest("wait_sec must not be negative") }
-        if let version = body.agentVersion, version.utf8.count > 64 { throw APIError.badRequest("agent_version is too long") }
+        if let wait = body.waitSec, wait < 0 { throw HTTPAPIError.badRequest("wait_sec must not be negative") }
+        if let version = body.agentVersion, version.utf8.count > 64 { throw HTTPAPIError.badRequest("agent_version is too long") }
         let wait = min(body.waitSec ?? 0, maxWaitSeconds)
         metrics.connectedPollers.increment()
         defer { metrics.connectedPollers.decrement() }
@@ -42,7 +42,7 @@ struct NodeController: Sendable {
             tokenVersion: claims.ver ?? -1, agentVersion: body.agentVersion, active: body.active)
         let response = try await notifier.longPoll(key: "work:\(nodeId)", wait: .seconds(wait)) {
             guard let (seq, response) = try await queue.claim(nodeId: nodeId, attempt) else {
-                if case .checkIn = attempt { throw APIError.unauthorized("token has been revoked or the node is not registered") }
+                if case .checkIn = attempt { throw HTTPAPIError.unauthorized("token has been revoked or the node is not registered") }
                 // A newer poll of this node exists: this one was abandoned, answer it empty at once.
                 return (PollResponse(assignments: [], cancel: []), true)
             }

@@ -44,14 +44,14 @@ struct OperatorController: Sendable {
     func checkArtifactReference(_ update: UpdateAgentPayload) async throws {
         guard let id = update.artifactId, FleetValidation.isValidLabel(id) else { return }
         guard let artifact = try await artifacts.info(artifactId: id) else {
-            throw APIError.badRequest("payload.artifact_id: no artifact '\(id)'", code: "invalid_payload")
+            throw HTTPAPIError.badRequest("payload.artifact_id: no artifact '\(id)'", code: "invalid_payload")
         }
         guard artifact.sha256 == update.sha256.lowercased() else {
-            throw APIError.badRequest(
+            throw HTTPAPIError.badRequest(
                 "payload.sha256 does not match artifact '\(id)' (sha256 \(artifact.sha256))", code: "invalid_payload")
         }
         guard artifact.version == update.version else {
-            throw APIError.badRequest(
+            throw HTTPAPIError.badRequest(
                 "payload.version '\(update.version)' does not match artifact '\(id)' (version \(artifact.version))",
                 code: "invalid_payload")
         }
@@ -67,7 +67,15 @@ struct OperatorController: Sendable {
     func getCommand(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<CommandDetail> {
         _ = try await auth.requireOperator(request)
         let id = try Self.commandId(context)
-        guard let detail = try await queue.detail(commandId: id) else { throw APIError.notFound("no command \(id.uuidString)") }
+        let limit = try request.queryInt("limit", in: 1...CommandQueue.maxInvocationPage) ?? 200
+        let cursor = request.uri.queryParameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 }
+        let state = try request.uri.queryParameters.get("state").map { text throws(QueueError) in
+            guard let state = InvocationState(rawValue: text) else { throw .unknownState(text) }
+            return state
+        }
+        guard let detail = try await queue.detail(commandId: id, cursor: cursor, limit: limit, state: state) else {
+            throw HTTPAPIError.notFound("no command \(id.uuidString)")
+        }
         return JSONBody(detail)
     }
 
@@ -77,14 +85,14 @@ struct OperatorController: Sendable {
         let id = try Self.commandId(context)
         let nodeId = request.uri.queryParameters["node_id"].map(String.init)
         if let nodeId, !FleetValidation.isValidNodeId(nodeId) {
-            throw APIError.badRequest("node_id is not a valid node id", code: "invalid_node_id")
+            throw HTTPAPIError.badRequest("node_id is not a valid node id", code: "invalid_node_id")
         }
         let cursor = try LogCursor(parsing: request.uri.queryParameters["cursor"].map(String.init))
         let limit = try request.queryInt("limit", in: 1...1000) ?? 256
         let wait = min(try request.queryInt("wait", in: 0...3600) ?? 0, maxWaitSeconds)
         let page = try await notifier.longPoll(key: "logs:\(id.uuidString)", wait: .seconds(wait)) {
             guard let page = try await logs.read(commandId: id, nodeId: nodeId, cursor: cursor, limit: limit) else {
-                throw APIError.notFound("no command \(id.uuidString)")
+                throw HTTPAPIError.notFound("no command \(id.uuidString)")
             }
             return (page, !page.chunks.isEmpty || page.complete)
         }
@@ -95,7 +103,7 @@ struct OperatorController: Sendable {
         let actor = try await auth.requireOperator(request)
         let id = try Self.commandId(context)
         guard let response = try await queue.cancel(commandId: id, actor: actor.name) else {
-            throw APIError.notFound("no command \(id.uuidString)")
+            throw HTTPAPIError.notFound("no command \(id.uuidString)")
         }
         context.logger.info("command cancelled", metadata: ["command_id": "\(id)", "by": "\(actor.name)"])
         return JSONBody(response)
@@ -106,36 +114,39 @@ struct OperatorController: Sendable {
         let limit = try request.queryInt("limit", in: 1...10_000) ?? 1000
         let cursor = request.uri.queryParameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 }
         if let cursor, !FleetValidation.isValidNodeId(cursor) {
-            throw APIError.badRequest("cursor is not a cursor this API returned", code: "invalid_cursor")
+            throw HTTPAPIError.badRequest("cursor is not a cursor this API returned", code: "invalid_cursor")
         }
-        return JSONBody(try await nodes.list(after: cursor, limit: limit))
+        let selector = try request.uri.queryParameters.get("selector").map { text throws(QueueError) in
+            try NodeSelector(operatorText: text)
+        }
+        return JSONBody(try await nodes.list(after: cursor, limit: limit, selector: selector))
     }
 
     func getNode(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<NodeInfo> {
         _ = try await auth.requireOperator(request)
         let id = try Self.nodeId(context)
-        guard let node = try await nodes.get(nodeId: id) else { throw APIError.notFound("no node '\(id)'") }
+        guard let node = try await nodes.get(nodeId: id) else { throw HTTPAPIError.notFound("no node '\(id)'") }
         return JSONBody(node)
     }
 
     func revoke(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<RevokeResponse> {
         let actor = try await auth.requireOperator(request)
         let id = try Self.nodeId(context)
-        guard let response = try await nodes.revoke(nodeId: id, actor: actor.name) else { throw APIError.notFound("no node '\(id)'") }
+        guard let response = try await nodes.revoke(nodeId: id, actor: actor.name) else { throw HTTPAPIError.notFound("no node '\(id)'") }
         context.logger.notice("node revoked", metadata: ["node_id": "\(id)", "by": "\(actor.name)"])
         return JSONBody(response)
     }
 
     static func commandId(_ context: FleetRequestContext) throws -> UUID {
         guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
-            throw APIError.badRequest("command id must be a UUID", code: "invalid_command_id")
+            throw HTTPAPIError.badRequest("command id must be a UUID", code: "invalid_command_id")
         }
         return id
     }
 
     static func nodeId(_ context: FleetRequestContext) throws -> String {
         guard let id = context.parameters.get("id"), FleetValidation.isValidNodeId(id) else {
-            throw APIError.badRequest("node id is not valid", code: "invalid_node_id")
+            throw HTTPAPIError.badRequest("node id is not valid", code: "invalid_node_id")
         }
         return id
     }

@@ -18,20 +18,20 @@ struct RegistrationController: Sendable {
 
     func register(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<NodeTokenResponse> {
         guard let expected = enrollmentToken else {
-            throw APIError.forbidden("registration is disabled: agent-svc has no ENROLLMENT_TOKEN")
+            throw HTTPAPIError.forbidden("registration is disabled: agent-svc has no ENROLLMENT_TOKEN")
         }
         guard let presented = request.headers.first(where: { $0.name.canonicalName == "x-enrollment-token" })?.value else {
-            throw APIError.unauthorized("missing X-Enrollment-Token header")
+            throw HTTPAPIError.unauthorized("missing X-Enrollment-Token header")
         }
-        guard Self.constantTimeEquals(presented, expected) else { throw APIError.unauthorized("enrollment token is not valid") }
+        guard Self.constantTimeEquals(presented, expected) else { throw HTTPAPIError.unauthorized("enrollment token is not valid") }
         let body = try await request.decodeJSON(RegisterRequest.self, limit: 64 * 1024)
         guard FleetValidation.isValidNodeId(body.nodeId) else {
-            throw APIError.badRequest(
+            throw HTTPAPIError.badRequest(
                 "node_id must be 1-128 characters of letters, digits, '.', '_', '-' and not start with '.' or '-'",
                 code: "invalid_node_id")
         }
         guard body.attrs.count <= 64, body.attrs.allSatisfy({ $0.key.utf8.count <= 64 && $0.value.utf8.count <= 1024 }) else {
-            throw APIError.badRequest("attrs: at most 64 entries, keys up to 64 and values up to 1024 bytes", code: "invalid_attrs")
+            throw HTTPAPIError.badRequest("attrs: at most 64 entries, keys up to 64 and values up to 1024 bytes", code: "invalid_attrs")
         }
         switch try await nodes.register(nodeId: body.nodeId, attrs: body.attrs) {
         case .created(let version):
@@ -39,10 +39,10 @@ struct RegistrationController: Sendable {
             context.logger.info("node registered", metadata: ["node_id": "\(body.nodeId)"])
             return JSONBody(NodeTokenResponse(nodeId: body.nodeId, token: issued.token, expiresAt: issued.expiresAt), status: .created)
         case .exists(let version, let revoked):
-            if revoked { throw APIError.forbidden("node '\(body.nodeId)' has been revoked") }
+            if revoked { throw HTTPAPIError.forbidden("node '\(body.nodeId)' has been revoked") }
             // Only the node itself (holding a current token) may re-register its id.
             guard let caller = try await auth.optionalNode(request), caller.nodeId == body.nodeId else {
-                throw APIError.conflict("node id '\(body.nodeId)' is already registered", code: "node_exists")
+                throw HTTPAPIError.conflict("node id '\(body.nodeId)' is already registered", code: "node_exists")
             }
             try await nodes.updateAttrs(nodeId: body.nodeId, attrs: body.attrs)
             let issued = try await tokens.issueNodeToken(nodeId: body.nodeId, version: version, ttl: tokenTTL)

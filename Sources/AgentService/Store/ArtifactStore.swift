@@ -1,7 +1,6 @@
 import Crypto
 import FleetProtocol
 import Foundation
-import Hummingbird
 import Logging
 import NIOCore
 import PostgresNIO
@@ -45,7 +44,7 @@ struct ArtifactStore: Sendable {
             }
             for try await piece in body {
                 size += Int64(piece.readableBytes)
-                guard size <= maxBytes else { throw APIError.tooLarge("artifact exceeds \(maxBytes) bytes") }
+                guard size <= maxBytes else { throw ArtifactError.tooLarge(limit: maxBytes) }
                 piece.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
                 var piece = piece
                 while piece.readableBytes > 0 {
@@ -55,12 +54,10 @@ struct ArtifactStore: Sendable {
                 }
             }
             try await flush()
-            guard size > 0 else { throw APIError.badRequest("artifact body is empty", code: "empty_artifact") }
+            guard size > 0 else { throw ArtifactError.empty }
             let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
             if let expected = header.expectedSHA256, expected != digest {
-                throw APIError.badRequest(
-                    "uploaded bytes have sha256 \(digest), not the expected \(expected); nothing was stored",
-                    code: "digest_mismatch")
+                throw ArtifactError.digestMismatch(actual: digest, expected: expected)
             }
             let rows = try await connection.rows(
                 """
@@ -69,7 +66,7 @@ struct ArtifactStore: Sendable {
                 RETURNING created_at
                 """, logger: database.logger)
             guard let createdAt = try rows.first?.decode(Date.self) else {
-                throw StoreError.unexpected(operation: "store artifact", detail: "insert returned no row")
+                throw DatabaseError.unexpected(operation: "store artifact", detail: "insert returned no row")
             }
             let detail = String(
                 decoding: try FleetJSON.makeEncoder().encode(["name": header.name, "version": header.version, "sha256": digest]),

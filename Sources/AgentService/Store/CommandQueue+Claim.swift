@@ -15,8 +15,8 @@ extension CommandQueue {
     }
 
     /// Hands the node its queued invocations (and ones to deliver again), leased for
-    /// `leaseSeconds`, in one statement; `FOR UPDATE SKIP LOCKED` keeps two concurrent polls
-    /// from taking the same row.
+    /// `leaseSeconds`, in one statement per attempt; `FOR UPDATE SKIP LOCKED` keeps two concurrent
+    /// polls from taking the same row.
     ///
     /// On check-in with `active` listed: `running` invocations missing from it are lost (the
     /// agent restarted mid-run), `delivered` ones in it keep their lease (recorded, waiting for a
@@ -27,79 +27,124 @@ extension CommandQueue {
     /// Returns the poll's number and the work, or nil: on check-in, the node is unknown, revoked
     /// or the token of an older generation; on a later attempt, a newer poll superseded this one.
     func claim(nodeId: String, _ attempt: PollAttempt, limit: Int = 32) async throws -> (pollSeq: Int64, response: PollResponse)? {
-        var isCheckIn = false, tokenVersion = 0, agentVersion: String?, active: [UUID]?, pollSeq: Int64 = 0
-        switch attempt {
-        case .checkIn(let version, let agent, let listed):
-            (isCheckIn, tokenVersion, agentVersion, active) = (true, version, agent, listed)
-        case .again(let seq):
-            pollSeq = seq
+        let statement =
+            switch attempt {
+            case .checkIn(let tokenVersion, let agentVersion, let active):
+                checkIn(nodeId: nodeId, tokenVersion: tokenVersion, agentVersion: agentVersion, active: active, limit: limit)
+            case .again(let pollSeq):
+                claimAgain(nodeId: nodeId, pollSeq: pollSeq, limit: limit)
+            }
+        guard let claim = try Self.decodeClaim(try await database.query("claim invocations", statement)) else { return nil }
+        var response = claim.response
+        if !claim.throttled.isEmpty {
+            response.assignments += try await claimThrottled(nodeId: nodeId, commandIds: claim.throttled)
         }
-        let listed = active != nil
-        let known = active ?? []
-        let lostReason = "the node no longer knows this invocation (agent restarted or lost its state)"
-        // Each row is touched by one CTE at most (Postgres leaves a row updated twice in one
-        // statement to chance): `lost` takes running rows, `renewed` listed delivered rows, and
-        // `claimable` queued rows plus unlisted (or, without a list, lapsed) delivered rows.
-        let rows = try await database.query(
-            "claim invocations",
-            """
-            WITH seen AS (
-                UPDATE nodes SET last_seen_at = now(), agent_version = COALESCE(\(agentVersion), agent_version),
-                    poll_seq = poll_seq + 1
-                WHERE \(isCheckIn) AND node_id = \(nodeId) AND revoked_at IS NULL AND token_version = \(tokenVersion)
-                RETURNING node_id, poll_seq
-            ), current AS (
-                SELECT node_id, poll_seq FROM seen
-                UNION ALL
-                SELECT node_id, poll_seq FROM nodes WHERE NOT \(isCheckIn) AND node_id = \(nodeId) AND poll_seq = \(pollSeq)
-            ), lost AS (
-                UPDATE invocations SET state = 'lost', finished_at = now(), reason = \(lostReason)
-                WHERE \(listed) AND node_id IN (SELECT node_id FROM seen) AND state = 'running'
-                  AND NOT (command_id = ANY(\(known)::uuid[]))
-                RETURNING command_id
-            ), renewed AS (
-                UPDATE invocations SET lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
-                WHERE node_id IN (SELECT node_id FROM seen) AND state = 'delivered'
-                  AND command_id = ANY(\(known)::uuid[])
-            ), claimable AS (
-                SELECT command_id, node_id FROM invocations
-                WHERE node_id = \(nodeId) AND EXISTS (SELECT 1 FROM current) AND deliver_by > now() AND NOT cancel_requested
-                  AND (state = 'queued'
-                       OR (state = 'delivered' AND CASE WHEN \(listed) THEN NOT (command_id = ANY(\(known)::uuid[]))
-                                                        ELSE lease_expires_at < now() END))
-                ORDER BY created_at
-                LIMIT \(limit)
-                FOR UPDATE SKIP LOCKED
-            ), claimed AS (
-                UPDATE invocations i
-                SET state = 'delivered', delivered_at = now(), delivery_count = i.delivery_count + 1,
-                    lease_expires_at = now() + make_interval(secs => \(leaseSeconds))
-                FROM claimable c, commands cmd
-                WHERE i.command_id = c.command_id AND i.node_id = c.node_id AND cmd.command_id = i.command_id
-                RETURNING i.command_id, cmd.command_type, cmd.payload::text AS payload, i.lease_expires_at,
-                          i.delivery_count, i.created_at
-            )
-            SELECT 'work', command_id, command_type, payload, lease_expires_at, delivery_count, created_at, NULL::bigint
-            FROM claimed
-            UNION ALL
-            SELECT 'cancel', command_id, NULL, NULL, NULL, NULL, created_at, NULL FROM invocations
-            WHERE node_id = \(nodeId) AND EXISTS (SELECT 1 FROM current) AND cancel_requested
-              AND state IN ('delivered', 'running')
-            UNION ALL
-            SELECT 'current', NULL, NULL, NULL, NULL,
-                   (SELECT count(*)::int FROM (SELECT pg_notify(\(Self.logsChannel), command_id::text) FROM lost) AS notified),
-                   NULL, poll_seq
-            FROM current
-            """)
-        return try Self.decodeClaim(rows)
+        return (claim.pollSeq, response)
+    }
+
+    /// The check-in: `current` is the node's row after taking the next poll number, if the token
+    /// is current. Each row is touched by one CTE at most (Postgres leaves a row updated twice in
+    /// one statement to chance): `lost` takes running rows, `renewed` listed delivered rows, and
+    /// `claimable` queued rows plus unlisted (or, without a list, lapsed) delivered rows.
+    ///
+    /// An agent that sends no `active` list binds NULL: `= ANY(NULL)` is unknown, so nothing is
+    /// lost or renewed and `COALESCE` falls back to the lease.
+    private func checkIn(nodeId: String, tokenVersion: Int, agentVersion: String?, active: [UUID]?, limit: Int) -> PostgresQuery {
+        """
+        WITH current AS (
+            UPDATE nodes SET last_seen_at = now(), agent_version = COALESCE(\(agentVersion), agent_version),
+                poll_seq = poll_seq + 1
+            WHERE node_id = \(nodeId) AND revoked_at IS NULL AND token_version = \(tokenVersion)
+            RETURNING node_id, poll_seq, now() + make_interval(secs => \(leaseSeconds)) AS lease_until
+        ), lost AS (
+            UPDATE invocations SET state = 'lost', finished_at = now(), reason = \(Self.lostReason)
+            WHERE node_id IN (SELECT node_id FROM current) AND state = 'running'
+              AND NOT (command_id = ANY(\(active)::uuid[]))
+            RETURNING pg_notify(\(Self.logsChannel), command_id::text)
+        ), renewed AS (
+            UPDATE invocations SET lease_expires_at = (SELECT lease_until FROM current)
+            WHERE node_id IN (SELECT node_id FROM current) AND state = 'delivered'
+              AND command_id = ANY(\(active)::uuid[])
+        ), claimable AS (
+            SELECT command_id, node_id FROM invocations
+            WHERE node_id = \(nodeId) AND EXISTS (SELECT 1 FROM current) AND deliver_by > now() AND NOT cancel_requested
+              AND ((state = 'queued' AND NOT \(unescaped: Self.isThrottled))
+                   OR (state = 'delivered' AND COALESCE(NOT (command_id = ANY(\(active)::uuid[])), lease_expires_at < now())))
+            ORDER BY created_at LIMIT \(limit)
+            FOR UPDATE SKIP LOCKED
+        )
+        \(unescaped: Self.claimAndAnswer)
+        """
+    }
+
+    /// A later attempt: `current` is the node's row only while `pollSeq` is still its newest poll.
+    private func claimAgain(nodeId: String, pollSeq: Int64, limit: Int) -> PostgresQuery {
+        """
+        WITH current AS (
+            SELECT node_id, poll_seq, now() + make_interval(secs => \(leaseSeconds)) AS lease_until
+            FROM nodes WHERE node_id = \(nodeId) AND poll_seq = \(pollSeq)
+        ), claimable AS (
+            SELECT command_id, node_id FROM invocations
+            WHERE node_id = \(nodeId) AND EXISTS (SELECT 1 FROM current) AND deliver_by > now() AND NOT cancel_requested
+              AND ((state = 'queued' AND NOT \(unescaped: Self.isThrottled)) OR (state = 'delivered' AND lease_expires_at < now()))
+            ORDER BY created_at LIMIT \(limit)
+            FOR UPDATE SKIP LOCKED
+        )
+        \(unescaped: Self.claimAndAnswer)
+        """
+    }
+
+    static let lostReason = "the node no longer knows this invocation (agent restarted or lost its state)"
+
+    /// Whether the `invocations` row belongs to a command with `max_concurrency`: its queued
+    /// rows are claimed only by ``claimThrottled(nodeId:commandIds:)``, which counts slots.
+    static let isThrottled = """
+        EXISTS (SELECT 1 FROM commands t WHERE t.command_id = invocations.command_id AND t.max_concurrency IS NOT NULL)
+        """
+
+    /// The end both attempts share, continuing a `WITH` that defines `current(node_id, poll_seq,
+    /// lease_until)` and `claimable(command_id, node_id)`: leases the claimable rows and answers
+    /// with `work` rows, `cancel` rows and the `current` row (see ``decodeClaim(_:)``). It binds
+    /// nothing, so it is spliced in as text.
+    static let claimAndAnswer = """
+        , claimed AS (
+            UPDATE invocations i
+            SET state = 'delivered', delivered_at = now(), delivery_count = i.delivery_count + 1,
+                lease_expires_at = (SELECT lease_until FROM current)
+            FROM claimable c, commands cmd
+            WHERE i.command_id = c.command_id AND i.node_id = c.node_id AND cmd.command_id = i.command_id
+            RETURNING i.command_id, cmd.command_type, cmd.payload::text AS payload, i.lease_expires_at,
+                      i.delivery_count, i.created_at
+        )
+        SELECT 'work', command_id, command_type, payload, lease_expires_at, delivery_count, created_at, NULL::bigint
+        FROM claimed
+        UNION ALL
+        SELECT 'cancel', command_id, NULL, NULL, NULL, NULL, created_at, NULL FROM invocations
+        WHERE node_id = (SELECT node_id FROM current) AND cancel_requested AND state IN ('delivered', 'running')
+        UNION ALL
+        SELECT 'throttled', w.command_id, NULL, NULL, NULL, NULL, w.created_at, NULL
+        FROM invocations w JOIN commands t ON t.command_id = w.command_id AND t.max_concurrency IS NOT NULL
+        WHERE w.node_id = (SELECT node_id FROM current) AND w.state = 'queued' AND w.deliver_by > now()
+          AND NOT w.cancel_requested AND t.stopped_at IS NULL
+        UNION ALL
+        SELECT 'current', NULL, NULL, NULL, NULL, NULL, NULL, poll_seq FROM current
+        """
+
+    /// What one claim statement found: the poll's number (nil when the poll may not claim),
+    /// the work and cancels, and the throttled commands with a queued invocation for the node.
+    struct ClaimRows {
+        var pollSeq: Int64
+        var response: PollResponse
+        var throttled: [UUID]
     }
 
     /// Decodes `(kind, command_id, command_type, payload, lease_expires_at, delivery_count,
-    /// created_at, poll_seq)` rows: `work` and `cancel` rows, and the `current` row with the
-    /// poll's number (absent when the poll may not claim).
-    static func decodeClaim(_ rows: [PostgresRow]) throws -> (pollSeq: Int64, response: PollResponse)? {
+    /// created_at, poll_seq)` rows: `work`, `cancel` and `throttled` rows, and the `current` row
+    /// with the poll's number (absent when the poll may not claim).
+    static func decodeClaim(_ rows: [PostgresRow]) throws -> ClaimRows? {
         var assignments: [(Date, Assignment)] = []
         var cancels: [UUID] = []
+        var throttled: [UUID] = []
         var pollSeq: Int64?
         for row in rows {
             let (kind, maybeId, type, payload, lease, count, maybeCreated, seq) =
@@ -109,20 +154,22 @@ extension CommandQueue {
                 continue
             }
             guard let id = maybeId, let created = maybeCreated else {
-                throw StoreError.unexpected(operation: "claim invocations", detail: "claim row without an id")
+                throw DatabaseError.unexpected(operation: "claim invocations", detail: "claim row without an id")
             }
-            if kind == "cancel" {
-                cancels.append(id)
-                continue
+            switch kind {
+            case "cancel": cancels.append(id)
+            case "throttled": throttled.append(id)
+            default:
+                guard let type, let commandType = CommandType(rawValue: type), let payload, let lease, let count else {
+                    throw DatabaseError.unexpected(operation: "claim invocations", detail: "stored command \(id) is malformed")
+                }
+                assignments.append((created, Assignment(
+                    commandId: id, payload: try CommandPayload(type: commandType, bodyJSON: Data(payload.utf8)),
+                    leaseExpiresAt: lease, deliveryCount: count)))
             }
-            guard let type, let commandType = CommandType(rawValue: type), let payload, let lease, let count else {
-                throw StoreError.unexpected(operation: "claim invocations", detail: "stored command \(id) is malformed")
-            }
-            assignments.append((created, Assignment(
-                commandId: id, payload: try CommandPayload(type: commandType, bodyJSON: Data(payload.utf8)),
-                leaseExpiresAt: lease, deliveryCount: count)))
         }
         guard let pollSeq else { return nil }
-        return (pollSeq, PollResponse(assignments: assignments.sorted { $0.0 < $1.0 }.map(\.1), cancel: cancels))
+        let response = PollResponse(assignments: assignments.sorted { $0.0 < $1.0 }.map(\.1), cancel: cancels)
+        return ClaimRows(pollSeq: pollSeq, response: response, throttled: throttled)
     }
 }

@@ -3,34 +3,35 @@ import Foundation
 import PostgresNIO
 
 extension CommandQueue {
+    /// Largest `result` an agent may report, as JSON.
+    static let maxResultBytes = 64 * 1024
+
     /// Applies an agent's report to its own invocation, enforcing the lifecycle.
     func report(nodeId: String, _ report: StatusReport) async throws -> StatusResponse {
-        guard InvocationState.reportableByAgent.contains(report.state) else {
-            throw APIError.badRequest("an agent cannot report state '\(report.state.rawValue)'", code: "invalid_state")
-        }
-        if let bytes = report.stdoutBytes, bytes < 0 { throw APIError.badRequest("stdout_bytes must not be negative") }
-        if let bytes = report.stderrBytes, bytes < 0 { throw APIError.badRequest("stderr_bytes must not be negative") }
+        guard InvocationState.reportableByAgent.contains(report.state) else { throw QueueError.unreportableState(report.state) }
+        if let bytes = report.stdoutBytes, bytes < 0 { throw QueueError.negativeByteCount(field: "stdout_bytes") }
+        if let bytes = report.stderrBytes, bytes < 0 { throw QueueError.negativeByteCount(field: "stderr_bytes") }
         let reason = report.reason.map { String($0.prefix(2000)) }
         let resultJSON = try report.result.map { String(decoding: try FleetJSON.makeEncoder().encode($0), as: UTF8.self) }
-        if let resultJSON, resultJSON.utf8.count > 64 * 1024 { throw APIError.badRequest("result is larger than 64 KiB") }
+        if let resultJSON, resultJSON.utf8.count > Self.maxResultBytes { throw QueueError.resultTooLarge(limitBytes: Self.maxResultBytes) }
         let commandId = report.commandId
         return try await database.transaction("report status") { connection in
             let rows = try await connection.rows(
                 """
-                SELECT state, cancel_requested FROM invocations
-                WHERE command_id = \(commandId) AND node_id = \(nodeId) FOR UPDATE
+                SELECT i.state, i.cancel_requested, c.max_concurrency IS NOT NULL OR c.max_errors IS NOT NULL
+                FROM invocations i JOIN commands c ON c.command_id = i.command_id
+                WHERE i.command_id = \(commandId) AND i.node_id = \(nodeId) FOR UPDATE OF i
                 """, logger: database.logger)
             guard let row = rows.first else {
                 throw try await Self.notYours(commandId: commandId, connection: connection, logger: database.logger)
             }
-            let (stateText, cancelRequested) = try row.decode((String, Bool).self)
+            let (stateText, cancelRequested, controlled) = try row.decode((String, Bool, Bool).self)
             let current = InvocationState(rawValue: stateText) ?? .queued
             if current == report.state {
                 return StatusResponse(commandId: commandId, state: current, cancelRequested: cancelRequested)
             }
             guard current.canTransition(to: report.state) else {
-                throw APIError.conflict(
-                    "invocation is \(current.rawValue); it cannot become \(report.state.rawValue)", code: "illegal_transition")
+                throw QueueError.illegalTransition(from: current, to: report.state)
             }
             let next = report.state.rawValue
             try await connection.query(
@@ -49,16 +50,19 @@ extension CommandQueue {
                 WHERE command_id = \(commandId) AND node_id = \(nodeId)
                 """, logger: database.logger)
             try await connection.query("SELECT pg_notify(\(Self.logsChannel), \(commandId.uuidString))", logger: database.logger)
+            if controlled, report.state.isTerminal {
+                // The end of a rollout-controlled run frees a slot and may be the error too many.
+                try await Self.lockRollouts([commandId], on: connection, logger: database.logger)
+                try await Self.applyRolloutEffects([commandId], on: connection, logger: database.logger)
+            }
             return StatusResponse(commandId: commandId, state: report.state, cancelRequested: cancelRequested)
         }
     }
 
-    /// 403 when the command exists but is not this node's, 404 when there is no such command.
-    static func notYours(commandId: UUID, connection: PostgresConnection, logger: Logger) async throws -> APIError {
+    /// Why the node found no invocation of `commandId` of its own: the command is unknown, or another node's.
+    static func notYours(commandId: UUID, connection: PostgresConnection, logger: Logger) async throws -> QueueError {
         let exists = try await connection.rows("SELECT 1 FROM commands WHERE command_id = \(commandId)", logger: logger)
-        return exists.isEmpty
-            ? .notFound("no command \(commandId.uuidString)")
-            : .forbidden("command \(commandId.uuidString) has no invocation on this node")
+        return exists.isEmpty ? .unknownCommand(commandId) : .notOnThisNode(commandId: commandId)
     }
 
     /// Cancels every pending invocation of a command: queued ones at once, delivered or running
@@ -110,9 +114,13 @@ extension CommandQueue {
                   AND (n.last_seen_at IS NULL OR n.last_seen_at < now() - make_interval(secs => \(lostAfterSeconds)))
                 RETURNING i.command_id
             ), changed AS (SELECT command_id FROM expired UNION ALL SELECT command_id FROM lost)
-            SELECT count(*)::int FROM (SELECT pg_notify(\(Self.logsChannel), command_id::text) FROM changed) AS notified
+            SELECT count(*)::int, COALESCE(array_agg(DISTINCT command_id), '{}')
+            FROM (SELECT command_id, pg_notify(\(Self.logsChannel), command_id::text) FROM changed) AS notified
             """)
-        return try rows.first?.decode(Int.self) ?? 0
+        guard let (count, commandIds) = try rows.first?.decode((Int, [UUID]).self) else { return 0 }
+        // Expired and lost invocations free rollout slots, and lost ones count as errors.
+        try await applyRolloutEffects(commandIds)
+        return count
     }
 
     /// Invocations waiting for delivery, for the queue-depth gauge.

@@ -1,6 +1,5 @@
 import FleetProtocol
 import Foundation
-import Hummingbird
 import Logging
 import PostgresNIO
 
@@ -17,63 +16,119 @@ struct CommandQueue: Sendable {
     let leaseSeconds: Int
     let deliveryTimeoutSeconds: Int
 
-    /// Creates the command and one queued invocation per target, atomically.
-    func submit(_ request: SubmitCommandRequest, actor: String) async throws -> SubmitCommandResponse {
-        var seen = Set<String>()
-        let targets = request.targets.filter { seen.insert($0).inserted }
-        guard !targets.isEmpty else { throw APIError.badRequest("targets must name at least one node id") }
-        guard targets.count <= Self.maxTargets else { throw APIError.badRequest("at most \(Self.maxTargets) targets per command") }
-        let invalid = targets.filter { !FleetValidation.isValidNodeId($0) }
-        guard invalid.isEmpty else {
-            throw APIError.badRequest("invalid node ids: \(Self.quoteList(invalid))", code: "unknown_targets")
-        }
-        let problems = request.payload.problems()
-        guard problems.isEmpty else { throw APIError.badRequest(problems.joined(separator: "; "), code: "invalid_payload") }
-        let payloadJSON = String(decoding: try request.payload.bodyJSON(), as: UTF8.self)
-        let commandId = UUID()
-        let type = request.commandType.rawValue
-        let deliveryTimeout = deliveryTimeoutSeconds
-        let auditJSON = String(
-            decoding: try FleetJSON.makeEncoder().encode(["command_type": type, "targets": "\(targets.count)"]), as: UTF8.self)
+    /// Longest delivery window a command may ask for.
+    static let maxDeliverWithinSeconds = 30 * 24 * 3600
 
-        // One statement, so a submit costs one round trip: the command, its invocations, the
-        // audit row and the NOTIFYs commit together, or (when a target is unknown) nothing does.
-        let rows = try await database.query(
-            "submit command",
-            """
+    /// Creates the command and one queued invocation per target, atomically. Targets are the
+    /// given ids, or the registered, unrevoked nodes a selector matches (offline ones included),
+    /// resolved in the transaction that queues the work.
+    func submit(_ request: SubmitCommandRequest, actor: String) async throws -> SubmitCommandResponse {
+        let problems = request.payload.problems()
+        guard problems.isEmpty else { throw QueueError.invalidPayload(problems: problems) }
+        let deliverWithin = try Self.deliveryWindow(request.deliverWithinSec) ?? deliveryTimeoutSeconds
+        try Self.checkLimits(request)
+        guard let text = request.selector else {
+            let targets = try Self.checkedTargets(request.targets)
+            let insert = try insertStatement(request, targets: targets, deliverWithin: deliverWithin, actor: actor)
+            return try Self.submitted(request, targets: targets, rows: try await database.query("submit command", insert))
+        }
+        guard request.targets.isEmpty else { throw QueueError.targetsAndSelector }
+        let selector = try NodeSelector(operatorText: text)
+        let sql = SelectorSQL(selector)
+        return try await database.transaction("submit command") { connection in
+            let matched = try await connection.rows(
+                """
+                SELECT node_id FROM nodes n
+                WHERE revoked_at IS NULL AND fleet_attrs_match(attrs, \(sql.operations), \(sql.keys), \(sql.values))
+                ORDER BY node_id LIMIT \(Self.maxTargets + 1) FOR SHARE
+                """, logger: database.logger)
+            let targets = try matched.map { try $0.decode(String.self) }
+            guard !targets.isEmpty else { throw QueueError.noMatchingNodes(selector: selector.description) }
+            guard targets.count <= Self.maxTargets else { throw QueueError.tooManyTargets(limit: Self.maxTargets) }
+            var resolved = request
+            resolved.selector = selector.description
+            let insert = try insertStatement(resolved, targets: targets, deliverWithin: deliverWithin, actor: actor)
+            return try Self.submitted(request, targets: targets, rows: try await connection.rows(insert, logger: database.logger))
+        }
+    }
+
+    /// The ids without repeats, checked for count and form.
+    static func checkedTargets(_ ids: [String]) throws(QueueError) -> [String] {
+        var seen = Set<String>()
+        let targets = ids.filter { seen.insert($0).inserted }
+        guard !targets.isEmpty else { throw .noTargets }
+        guard targets.count <= maxTargets else { throw .tooManyTargets(limit: maxTargets) }
+        let invalid = targets.filter { !FleetValidation.isValidNodeId($0) }
+        guard invalid.isEmpty else { throw .malformedTargets(invalid) }
+        return targets
+    }
+
+    static func deliveryWindow(_ seconds: Int?) throws(QueueError) -> Int? {
+        guard let seconds else { return nil }
+        guard (1...maxDeliverWithinSeconds).contains(seconds) else {
+            throw .invalidRollout(field: "deliver_within_sec", problem: "must be 1–\(maxDeliverWithinSeconds) seconds, got \(seconds)")
+        }
+        return seconds
+    }
+
+    static func checkLimits(_ request: SubmitCommandRequest) throws(QueueError) {
+        if let problem = request.maxConcurrency?.concurrencyProblem { throw .invalidRollout(field: "max_concurrency", problem: problem) }
+        if let problem = request.maxErrors?.errorsProblem { throw .invalidRollout(field: "max_errors", problem: problem) }
+    }
+
+    /// One statement, so an id-targeted submit costs one round trip: the command, its
+    /// invocations, the audit row and the NOTIFYs commit together, or (when a target is unknown
+    /// or revoked) nothing does.
+    private func insertStatement(
+        _ request: SubmitCommandRequest, targets: [String], deliverWithin: Int, actor: String
+    ) throws -> PostgresQuery {
+        let payloadJSON = String(decoding: try request.payload.bodyJSON(), as: UTF8.self)
+        let type = request.commandType.rawValue
+        var audit = ["command_type": type, "targets": "\(targets.count)"]
+        audit["selector"] = request.selector
+        let auditJSON = String(decoding: try FleetJSON.makeEncoder().encode(audit), as: UTF8.self)
+        let commandId = UUID()
+        let concurrency = request.maxConcurrency.map { $0.concurrency(of: targets.count) }
+        let errors = request.maxErrors.map { $0.tolerated(of: targets.count) }
+        return """
             WITH known AS (
                 SELECT node_id FROM nodes WHERE node_id = ANY(\(targets)::text[]) AND revoked_at IS NULL FOR SHARE
             ), command AS (
-                INSERT INTO commands (command_id, command_type, payload, created_by, target_count)
-                SELECT \(commandId), \(type), \(payloadJSON)::jsonb, \(actor), \(targets.count)
+                INSERT INTO commands (command_id, command_type, payload, created_by, target_count, selector,
+                    max_concurrency, max_concurrency_spec, max_errors, max_errors_spec, deliver_within_sec)
+                SELECT \(commandId), \(type), \(payloadJSON)::jsonb, \(actor), \(targets.count), \(request.selector),
+                    \(concurrency), \(request.maxConcurrency?.description), \(errors), \(request.maxErrors?.description), \(deliverWithin)
                 WHERE (SELECT count(*) FROM known) = \(targets.count)
                 RETURNING command_id, created_at
             ), invocations AS (
                 INSERT INTO invocations (command_id, node_id, state, created_at, deliver_by)
-                SELECT command.command_id, known.node_id, 'queued', now(), now() + make_interval(secs => \(deliveryTimeout))
+                SELECT command.command_id, known.node_id, 'queued', now(), now() + make_interval(secs => \(deliverWithin))
                 FROM command, known
                 RETURNING node_id
             ), audit AS (
                 INSERT INTO audit_events (actor, action, subject, detail)
                 SELECT \(actor), 'submit', \(commandId.uuidString), \(auditJSON)::jsonb FROM command
             )
-            SELECT (SELECT created_at FROM command),
+            SELECT (SELECT command_id FROM command), (SELECT created_at FROM command),
                    (SELECT COALESCE(array_agg(node_id), '{}') FROM known),
-                   (SELECT count(*)::int FROM (SELECT pg_notify(\(Self.workChannel), node_id) FROM invocations) AS notified)
-            """)
-        guard let row = rows.first else { throw StoreError.unexpected(operation: "submit command", detail: "the statement returned no row") }
-        let (created, knownTargets, _) = try row.decode((Date?, [String], Int).self)
-        guard let createdAt = created else {
-            let known = Set(knownTargets)
-            throw APIError.badRequest(
-                "unknown or revoked node ids: \(Self.quoteList(targets.filter { !known.contains($0) }))", code: "unknown_targets")
-        }
-        return SubmitCommandResponse(
-            commandId: commandId, commandType: request.commandType, targets: targets, createdAt: createdAt)
+                   (SELECT count(*)::int FROM (
+                        SELECT pg_notify(\(Self.workChannel), i.node_id) FROM invocations i JOIN nodes n USING (node_id)
+                        -- a throttled command wakes only as many nodes as may run at once, online ones first
+                        ORDER BY n.last_seen_at > now() - interval '60 seconds' DESC NULLS LAST, i.node_id
+                        LIMIT COALESCE(\(concurrency), 2147483647)) AS notified)
+            """
     }
 
-    static func quoteList(_ values: [String]) -> String {
-        let shown = values.prefix(20).map { "'\($0.prefix(64))'" }.joined(separator: ", ")
-        return values.count > 20 ? "\(shown) and \(values.count - 20) more" : shown
+    /// The answer to a submit, or why nothing was queued.
+    private static func submitted(_ request: SubmitCommandRequest, targets: [String], rows: [PostgresRow]) throws -> SubmitCommandResponse {
+        guard let row = rows.first else {
+            throw DatabaseError.unexpected(operation: "submit command", detail: "the statement returned no row")
+        }
+        let (commandId, created, knownTargets, _) = try row.decode((UUID?, Date?, [String], Int).self)
+        guard let commandId, let createdAt = created else {
+            let known = Set(knownTargets)
+            throw QueueError.unknownTargets(targets.filter { !known.contains($0) })
+        }
+        return SubmitCommandResponse(commandId: commandId, commandType: request.commandType, targets: targets, createdAt: createdAt)
     }
 }

@@ -1,9 +1,8 @@
-import Hummingbird
 import Logging
 import PostgresNIO
 
 /// A failure talking to Postgres, with the context needed to decide what the client sees.
-public enum StoreError: Error, CustomStringConvertible {
+public enum DatabaseError: Error, CustomStringConvertible {
     /// The database could not be reached or the query failed for a server-side reason.
     case database(operation: String, underlying: any Error)
     /// A row broke an invariant the schema is meant to keep (a bug, not a client mistake).
@@ -15,18 +14,9 @@ public enum StoreError: Error, CustomStringConvertible {
         case .unexpected(let operation, let detail): "\(operation): \(detail)"
         }
     }
-
-    /// The client-facing form; the details go to the log, not the response.
-    func apiError(logger: Logger) -> APIError {
-        logger.error("database error", metadata: ["error": "\(description)"])
-        switch self {
-        case .database: return .unavailable("database unavailable, retry later")
-        case .unexpected: return APIError(.internalServerError, code: "internal", message: "internal error")
-        }
-    }
 }
 
-/// The service's handle on Postgres: a pool plus helpers that keep error mapping in one place.
+/// The service's handle on Postgres: a pool plus helpers that wrap every failure in ``DatabaseError``.
 public struct Database: Sendable {
     public let client: PostgresClient
     let logger: Logger
@@ -36,7 +26,7 @@ public struct Database: Sendable {
         self.logger = logger
     }
 
-    /// Runs `body` in one transaction; API errors thrown inside roll back and pass through unchanged.
+    /// Runs `body` in one transaction; a ``StoreRefusal`` thrown inside rolls back and passes through unchanged.
     func transaction<T: Sendable>(
         _ operation: String, _ body: (PostgresConnection) async throws -> sending T
     ) async throws -> T {
@@ -45,12 +35,12 @@ public struct Database: Sendable {
                 try await body(connection)
             }
         } catch let error as PostgresTransactionError {
-            if let api = error.closureError as? APIError { throw api }
-            throw StoreError.database(operation: operation, underlying: error.closureError ?? error)
-        } catch let error as APIError {
-            throw error
+            if let refusal = error.closureError as? any StoreRefusal { throw refusal }
+            throw DatabaseError.database(operation: operation, underlying: error.closureError ?? error)
+        } catch let refusal as any StoreRefusal {
+            throw refusal
         } catch {
-            throw StoreError.database(operation: operation, underlying: error)
+            throw DatabaseError.database(operation: operation, underlying: error)
         }
     }
 
@@ -61,7 +51,7 @@ public struct Database: Sendable {
             for try await row in try await client.query(query, logger: logger) { rows.append(row) }
             return rows
         } catch {
-            throw StoreError.database(operation: operation, underlying: error)
+            throw DatabaseError.database(operation: operation, underlying: error)
         }
     }
 }

@@ -16,7 +16,7 @@ struct LogCursor: Equatable {
         for part in text.split(separator: ",") {
             let pieces = part.split(separator: ":")
             guard pieces.count == 2, FleetValidation.isValidNodeId(String(pieces[0])), let id = Int64(pieces[1]), id >= 0 else {
-                throw APIError.badRequest("cursor is not a cursor this API returned", code: "invalid_cursor")
+                throw LogError.invalidCursor
             }
             positions[String(pieces[0])] = id
         }
@@ -64,7 +64,7 @@ extension LogChunkStore {
     func read(commandId: UUID, nodeId: String?, cursor: LogCursor, limit: Int) async throws -> LogPage? {
         guard let progress = try await progress(commandId: commandId, nodeId: nodeId) else { return nil }
         if let nodeId, progress.isEmpty {
-            throw APIError.notFound("command \(commandId.uuidString) has no invocation on node '\(nodeId)'")
+            throw LogError.noInvocation(commandId: commandId, nodeId: nodeId)
         }
         let nodes = progress.map(\.nodeId)
         let after = nodes.map { cursor.positions[$0] ?? 0 }

@@ -37,7 +37,7 @@ struct NodeStore: Sendable {
             }
             let existing = try await connection.rows(
                 "SELECT token_version, revoked_at IS NOT NULL FROM nodes WHERE node_id = \(nodeId)", logger: database.logger)
-            guard let row = existing.first else { throw APIError.conflict("node id is being registered concurrently; retry") }
+            guard let row = existing.first else { throw RegistryError.registeredConcurrently(nodeId: nodeId) }
             let (current, revoked) = try row.decode((Int, Bool).self)
             return .exists(version: current, revoked: revoked)
         }
@@ -66,13 +66,19 @@ struct NodeStore: Sendable {
     }
 
     /// Nodes ordered by id after `cursor`, at most `limit`.
-    func list(after cursor: String?, limit: Int) async throws -> NodeListResponse {
+    func list(after cursor: String?, limit: Int, selector: NodeSelector? = nil) async throws -> NodeListResponse {
+        // Without a selector every node is listed, revoked ones included; with one, only the
+        // nodes a command with that selector would target.
+        let sql = selector.map(SelectorSQL.init)
         let rows = try await database.query(
             "list nodes",
             """
             SELECT node_id, attrs::text, agent_version, revoked_at IS NOT NULL, registered_at, last_seen_at,
                    COALESCE(last_seen_at > now() - make_interval(secs => \(onlineWindowSeconds)), false)
-            FROM nodes WHERE node_id > \(cursor ?? "") ORDER BY node_id LIMIT \(limit + 1)
+            FROM nodes
+            WHERE node_id > \(cursor ?? "")
+              AND (\(sql == nil) OR (revoked_at IS NULL AND fleet_attrs_match(attrs, \(sql?.operations), \(sql?.keys), \(sql?.values))))
+            ORDER BY node_id LIMIT \(limit + 1)
             """)
         var nodes = try rows.prefix(limit).map(Self.decodeNode)
         let next = rows.count > limit ? nodes.last?.nodeId : nil

@@ -18,24 +18,35 @@ struct TestFleet: Sendable {
     let configuration: ServiceConfiguration
     let tokens: TokenAuthority
     let logger: Logger
+    /// Times the app's long-poll deadlines and reaper rounds.
+    let clock: any Clock<Duration>
 
-    static func make(tune: (inout ServiceConfiguration) -> Void = { _ in }) async throws -> TestFleet {
+    static func make(
+        clock: any Clock<Duration> = ContinuousClock(), tune: (inout ServiceConfiguration) -> Void = { _ in }
+    ) async throws -> TestFleet {
         let settings = try await TestPostgres.shared.makeDatabase()
         var config = ServiceConfiguration(database: settings, signingSecret: secret, enrollmentToken: enrollment)
         config.migrationsDirectory = TestPostgres.migrationsDirectory
         tune(&config)
         var logger = Logger(label: "agent-svc-test")
         logger.logLevel = ProcessInfo.processInfo.environment["FLEET_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        return TestFleet(configuration: config, tokens: try await TokenAuthority(secret: secret), logger: logger)
+        return TestFleet(configuration: config, tokens: try await TokenAuthority(secret: secret), logger: logger, clock: clock)
     }
 
     /// Runs `body` against a fresh app (router-level or live HTTP).
     func run<T: Sendable>(
         _ mode: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> T
     ) async throws -> T {
+        try await run(mode) { client, _ in try await body(client) }
+    }
+
+    /// Runs `body` against a fresh app, with the app's parts (its notifier, its database pool).
+    func run<T: Sendable>(
+        _ mode: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol, AgentServiceParts) async throws -> T
+    ) async throws -> T {
         let client = PostgresClient(configuration: configuration.database.clientConfiguration, backgroundLogger: logger)
-        let (app, _) = buildApplication(configuration: configuration, logger: logger, tokens: tokens, client: client)
-        return try await app.test(mode) { client in try await body(client) }
+        let (app, parts) = buildApplication(configuration: configuration, logger: logger, tokens: tokens, client: client, clock: clock)
+        return try await app.test(mode) { client in try await body(client, parts) }
     }
 
     func operatorToken(_ name: String = "alice") async throws -> String {
@@ -50,6 +61,23 @@ struct TestFleet: Sendable {
         var rows: [PostgresRow] = []
         for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
         return rows
+    }
+
+    /// Lets the lease of `commandId`'s invocations lapse, as the passing of `leaseSeconds` would.
+    func lapseLease(of commandId: UUID) async throws {
+        _ = try await sql("UPDATE invocations SET lease_expires_at = now() - interval '1 second' WHERE command_id = \(commandId)")
+    }
+}
+
+/// Waits until `condition` holds, for a state the service reaches on its own (a listener up, a
+/// poll held); fails after `timeout` so a regression cannot hang the suite.
+func eventually(
+    _ what: String, timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw TestSetupError("timed out waiting until \(what)") }
+        try await Task.sleep(for: .milliseconds(5))
     }
 }
 

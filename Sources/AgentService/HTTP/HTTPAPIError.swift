@@ -6,7 +6,7 @@ import Hummingbird
 ///
 /// Every error leaving the router becomes one of these (see ``ErrorMiddleware``), so every
 /// response body has the shape `{"error":{"code":"…","message":"…"}}`.
-public struct APIError: HTTPResponseError, CustomStringConvertible {
+public struct HTTPAPIError: HTTPResponseError, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
@@ -28,24 +28,24 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     }
 }
 
-extension APIError {
-    static func badRequest(_ message: String, code: String = "bad_request") -> APIError {
-        APIError(.badRequest, code: code, message: message)
+extension HTTPAPIError {
+    static func badRequest(_ message: String, code: String = "bad_request") -> HTTPAPIError {
+        HTTPAPIError(.badRequest, code: code, message: message)
     }
-    static func unauthorized(_ message: String) -> APIError {
-        var error = APIError(.unauthorized, code: "unauthorized", message: message)
+    static func unauthorized(_ message: String) -> HTTPAPIError {
+        var error = HTTPAPIError(.unauthorized, code: "unauthorized", message: message)
         error.headers[.wwwAuthenticate] = "Bearer"
         return error
     }
-    static func forbidden(_ message: String) -> APIError { APIError(.forbidden, code: "forbidden", message: message) }
-    static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message: message) }
-    static func conflict(_ message: String, code: String = "conflict") -> APIError {
-        APIError(.conflict, code: code, message: message)
+    static func forbidden(_ message: String) -> HTTPAPIError { HTTPAPIError(.forbidden, code: "forbidden", message: message) }
+    static func notFound(_ message: String) -> HTTPAPIError { HTTPAPIError(.notFound, code: "not_found", message: message) }
+    static func conflict(_ message: String, code: String = "conflict") -> HTTPAPIError {
+        HTTPAPIError(.conflict, code: code, message: message)
     }
-    static func tooLarge(_ message: String) -> APIError {
-        APIError(.contentTooLarge, code: "payload_too_large", message: message)
+    static func tooLarge(_ message: String) -> HTTPAPIError {
+        HTTPAPIError(.contentTooLarge, code: "payload_too_large", message: message)
     }
-    static func unavailable(_ message: String) -> APIError {
-        APIError(.serviceUnavailable, code: "unavailable", message: message)
+    static func unavailable(_ message: String) -> HTTPAPIError {
+        HTTPAPIError(.serviceUnavailable, code: "unavailable", message: message)
     }
 }

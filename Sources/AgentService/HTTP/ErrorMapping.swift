@@ -1,0 +1,88 @@
+import Hummingbird
+import Logging
+
+/// The one place that decides what a client sees for each error: a status, a stable code, and
+/// the error's own message. Unexpected errors are logged and become a 500 (a 503 when the
+/// database is unreachable) without leaking internals.
+extension HTTPAPIError {
+    init(_ error: any Error, logger: Logger) {
+        switch error {
+        case let error as HTTPAPIError: self = error
+        case let error as HTTPError: self = Self(routing: error)
+        case let error as QueueError: self = Self(error)
+        case let error as LogError: self = Self(error)
+        case let error as ArtifactError: self = Self(error)
+        case let error as RegistryError: self = Self(error)
+        case let error as DatabaseError: self = Self(error, logger: logger)
+        default:
+            logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+            self = .internalError
+        }
+    }
+
+    static let internalError = HTTPAPIError(.internalServerError, code: "internal", message: "internal error")
+
+    /// Hummingbird's own errors: no route, wrong method, a body over the limit.
+    init(routing error: HTTPError) {
+        switch error.status {
+        case .notFound: self = .notFound("no such route")
+        case .methodNotAllowed: self = HTTPAPIError(.methodNotAllowed, code: "method_not_allowed", message: "method not allowed on this route")
+        case .contentTooLarge: self = .tooLarge(error.body ?? "request body too large")
+        default: self = HTTPAPIError(error.status, code: "http_\(error.status.code)", message: error.body ?? error.status.reasonPhrase)
+        }
+    }
+
+    init(_ error: QueueError) {
+        let message = error.description
+        switch error {
+        case .noTargets, .tooManyTargets, .negativeByteCount, .resultTooLarge, .invalidCursor: self = .badRequest(message)
+        case .malformedTargets, .unknownTargets: self = .badRequest(message, code: "unknown_targets")
+        case .invalidPayload: self = .badRequest(message, code: "invalid_payload")
+        case .unreportableState: self = .badRequest(message, code: "invalid_state")
+        case .illegalTransition: self = .conflict(message, code: "illegal_transition")
+        case .unknownCommand: self = .notFound(message)
+        case .notOnThisNode: self = .forbidden(message)
+        case .targetsAndSelector, .unknownState: self = .badRequest(message)
+        case .invalidSelector: self = .badRequest(message, code: "invalid_selector")
+        case .noMatchingNodes: self = .badRequest(message, code: "no_targets")
+        case .invalidRollout: self = .badRequest(message, code: "invalid_rollout")
+        }
+    }
+
+    init(_ error: LogError) {
+        let message = error.description
+        switch error {
+        case .noChunks, .tooManyChunks, .negativeOffset, .undecodable, .emptyChunk, .offsetOutOfRange:
+            self = .badRequest(message, code: "invalid_chunk")
+        case .chunkTooLarge: self = .tooLarge(message)
+        case .notDelivered: self = .conflict(message, code: "not_delivered")
+        case .gap: self = .conflict(message, code: "offset_gap")
+        case .overlap, .misalignedReplay, .differentBytes: self = .conflict(message, code: "chunk_conflict")
+        case .noInvocation: self = .notFound(message)
+        case .invalidCursor: self = .badRequest(message, code: "invalid_cursor")
+        }
+    }
+
+    init(_ error: ArtifactError) {
+        switch error {
+        case .tooLarge: self = .tooLarge(error.description)
+        case .empty: self = .badRequest(error.description, code: "empty_artifact")
+        case .digestMismatch: self = .badRequest(error.description, code: "digest_mismatch")
+        }
+    }
+
+    init(_ error: RegistryError) {
+        switch error {
+        case .registeredConcurrently: self = .conflict(error.description)
+        }
+    }
+
+    /// The details go to the log, not the response.
+    init(_ error: DatabaseError, logger: Logger) {
+        logger.error("database error", metadata: ["error": "\(error.description)"])
+        switch error {
+        case .database: self = .unavailable("database unavailable, retry later")
+        case .unexpected: self = .internalError
+        }
+    }
+}
