@@ -49,17 +49,4 @@ struct FleetTUI: ParsableCommand {
     }
 }
 
-/// `fleet-tui --benchmark`: frame time and RSS with 10,000 nodes and a 100 MiB tail, in memory.
-func runBenchmark() {
-    let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        print("== 10,000 nodes (120x40)")
-        for figure in await ConsoleBenchmark.nodes() { print("  \(figure)") }
-        print("== 100 MiB tail (120x40, 50,000 lines of scrollback)")
-        for figure in await ConsoleBenchmark.tail() { print("  \(figure)") }
-        done.signal()
-    }
-    done.wait()
-}
-
 FleetTUI.main()

@@ -23,19 +23,24 @@ import Testing
     }
 
     @Test func aFastTailReachesTheEndThroughTheLoopWithoutLossOrDuplicates() async {
-        // setup: 3 MiB of output served as fast as the loop can take it
+        // setup: 3 MiB of output in 4 KiB chunks, all in one page, as fast as the loop can take it
         let bytes: Int64 = 3 * 1024 * 1024
-        let api = SyntheticFleetAPI(nodeCount: 1, outputBytes: bytes)
+        let block = String(repeating: String(repeating: "x", count: 63) + "\n", count: 64)
+        let chunks = stride(from: Int64(0), to: bytes, by: 4096).map { chunk(block, at: $0, node: "edge-1") }
+        let api = FakeAPI()
+        api.state.withLock {
+            $0.pages[nil] = LogPage(commandId: uuid(3), nodeId: nil, chunks: chunks, nextCursor: String(bytes), complete: true)
+        }
         let terminal = MemoryTerminal(size: TerminalSize(rows: 24, columns: 80))
-        let app = ConsoleApp(terminal: terminal, api: api, serverURL: "http://synthetic", pollInterval: .seconds(3600))
+        let app = ConsoleApp(terminal: terminal, api: api, serverURL: "http://fake", pollInterval: .seconds(3600))
         defer { app.shutdown() }
-        // act
-        app.post(.submitted(SubmitCommandResponse(commandId: api.commandId, commandType: .runCommand, targets: ["edge-00001"], createdAt: testNow)))
+        // act: ticks back to back while output is queued, else as soon as the tail posts
+        app.post(.submitted(SubmitCommandResponse(commandId: uuid(3), commandType: .runCommand, targets: ["edge-1"], createdAt: testNow)))
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(120)
         while app.state.logs?.complete != true, clock.now < deadline {
             app.step(key: nil)
-            try? await Task.sleep(for: .milliseconds(1))
+            await app.waitForEvents(timeout: .seconds(1))
         }
         // check
         let logs = app.state.logs

@@ -1,5 +1,6 @@
 import FleetConsole
 import FleetProtocol
+import FleetTestSupport
 import Foundation
 import Testing
 
@@ -118,21 +119,21 @@ import Testing
         let api = FakeAPI()
         api.state.withLock { $0.nodes = [node("edge-1"), node("edge-2")] }
         let terminal = MemoryTerminal(size: TerminalSize(rows: 24, columns: 80))
-        let app = ConsoleApp(terminal: terminal, api: api, serverURL: "http://fake", pollInterval: .milliseconds(20))
+        let clock = ManualClock()
+        let app = ConsoleApp(terminal: terminal, api: api, serverURL: "http://fake", pollInterval: .seconds(2), clock: clock)
         app.start()
         defer { app.shutdown() }
-        // act
-        await app.waitForEvents(timeout: .seconds(5))
+        // act: the first poll runs at once; the poller then sleeps until the next
+        await clock.waitForSleepers()
         app.step(key: nil)
         // check
         #expect(terminal.text.contains("edge-2"))
         #expect(terminal.text.contains("● connected"))
 
         api.state.withLock { $0.unreachable = true }
-        for _ in 0..<100 where !terminal.text.contains("unreachable") {
-            try? await Task.sleep(for: .milliseconds(20))
-            app.step(key: nil)
-        }
+        clock.advance(by: .seconds(2))
+        await clock.waitForSleepers()
+        app.step(key: nil)
         #expect(terminal.text.contains("server unreachable: connection refused"))
         #expect(terminal.text.contains("edge-2"), "the last list stays on screen")
         app.step(key: .ctrl("c"))

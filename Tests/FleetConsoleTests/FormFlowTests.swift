@@ -1,5 +1,6 @@
 import FleetConsole
 import FleetProtocol
+import FleetTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -82,16 +83,17 @@ import Testing
             $0.artifacts = FormScenes.artifacts
         }
         let terminal = MemoryTerminal(size: TerminalSize(rows: 24, columns: 80))
-        let app = ConsoleApp(terminal: terminal, api: api, serverURL: "http://fake", pollInterval: .milliseconds(20), now: { testNow })
+        let clock = ManualClock()
+        let app = ConsoleApp(terminal: terminal, api: api, serverURL: "http://fake", clock: clock, now: { testNow })
         app.start()
         defer { app.shutdown() }
-        await app.waitForEvents(timeout: .seconds(5))
+        await clock.waitForSleepers()
         app.step(key: nil)
         // act
         app.step(key: .char("r"))
         app.step(key: .ctrl("t"))
-        for _ in 0..<250 where !terminal.text.contains("node-agent 0.1.9") {
-            try? await Task.sleep(for: .milliseconds(20))
+        for _ in 0..<50 where !terminal.text.contains("node-agent 0.1.9") {
+            await app.waitForEvents(timeout: .seconds(5))
             app.step(key: nil)
         }
         // check

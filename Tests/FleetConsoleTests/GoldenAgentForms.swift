@@ -16,11 +16,11 @@ enum GoldenAgentForms {
            Version      0.2.0  (from the artifact)
            SHA-256      9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
            Timeout (s)  [        ]  empty: no limit
+           Rollout      max concurrency [      ]  max errors [      ]  e.g. 3 or 10%
 
-           Targets: ids (a,b,c), attribute selectors (region=eu-west role=db), or all.
+           Targets: ids (a,b,c), or a selector: region=eu-west,role in (web,db) or *
            Nodes fetch it, verify the SHA-256, swap, restart; unhealthy ones roll back.
            ctrl-t: next type · ←/→ or space: change a choice · tab: next field
-
 
 
          <nodes>   <run>
@@ -43,11 +43,11 @@ enum GoldenAgentForms {
            Version      0.2.0  (from the artifact)
            SHA-256      9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
            Timeout (s)  [        ]  empty: no limit
+           Rollout      max concurrency [      ]  max errors [      ]  e.g. 3 or 10%
 
-           Targets: ids (a,b,c), attribute selectors (region=eu-west role=db), or all.
+           Targets: ids (a,b,c), or a selector: region=eu-west,role in (web,db) or *
            Nodes fetch it, verify the SHA-256, swap, restart; unhealthy ones roll back.
            ctrl-t: next type · ←/→ or space: change a choice · tab: next field
-
 
 
 
@@ -89,10 +89,10 @@ enum GoldenAgentForms {
            SHA-256      [                                                              ]
            Version      [                        ]
            Timeout (s)  [        ]  empty: no limit
+           Rollout      max concurrency [      ]  max errors [      ]  e.g. 3 or 10%
 
-           Targets: ids (a,b,c), attribute selectors (region=eu-west role=db), or all.
+           Targets: ids (a,b,c), or a selector: region=eu-west,role in (web,db) or *
            Nodes fetch it, verify the SHA-256, swap, restart; unhealthy ones roll back.
-           ctrl-t: next type · ←/→ or space: change a choice · tab: next field
          <nodes>   <run>
          ? help · esc back · q quit
         """#
@@ -113,11 +113,11 @@ enum GoldenAgentForms {
            Version      0.2.0  (from the artifact)
            SHA-256      9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
            Timeout (s)  [        ]  empty: no limit
-                                   ┌─ Update agent ────────────────────────────────────────────────┐
-           Targets: ids (a,b,c), at│                                                               │
-           Nodes fetch it, verify t│ UpdateAgent → 0.2.0 on 2 nodes                                │
-           ctrl-t: next type · ←/→ │ nodes: edge-1, edge-2                                         │
-                                   │ artifact 3f1c2a9e · sha256 9f86d081884c7d65…                  │
+           Rollout      max concurr┌─ Update agent ────────────────────────────────────────────────┐
+                                   │                                                               │
+           Targets: ids (a,b,c), or│ UpdateAgent → 0.2.0 on 2 nodes                                │
+           Nodes fetch it, verify t│ nodes: edge-1, edge-2                                         │
+           ctrl-t: next type · ←/→ │ artifact 3f1c2a9e · sha256 9f86d081884c7d65…                  │
                                    │ no timeout                                                    │
                                    │ A node whose new agent does not come back healthy rolls back. │
                                    │                                                               │

@@ -12,11 +12,11 @@ enum GoldenForms {
 
          ▸ Command      [                                                            ]
            Timeout (s)  [60      ]
+           Rollout      max concurrency [      ]  max errors [      ]  e.g. 3 or 10%
 
-           Targets: ids (a,b,c), attribute selectors (region=eu-west role=db), or all.
+           Targets: ids (a,b,c), or a selector: region=eu-west,role in (web,db) or *
            Runs as /bin/sh -c on each node. Enter asks before sending.
            ctrl-t: next type · ←/→ or space: change a choice · tab: next field
-
 
 
 
@@ -84,11 +84,11 @@ enum GoldenForms {
            Packages     [nginx curl                                                  ]
          ▸ Manager      ( ) auto  (•) apt  ( ) dnf  ( ) yum  ( ) apk  ( ) zypper
            Timeout (s)  [900     ]  empty: no limit
+           Rollout      max concurrency [      ]  max errors [      ]  e.g. 3 or 10%
 
-           Targets: ids (a,b,c), attribute selectors (region=eu-west role=db), or all.
+           Targets: ids (a,b,c), or a selector: region=eu-west,role in (web,db) or *
            Packages: names separated by spaces, pinned as name=version if needed.
            ctrl-t: next type · ←/→ or space: change a choice · tab: next field
-
 
 
 
@@ -111,11 +111,11 @@ enum GoldenForms {
            Packages     [nginx curl                                                  ]
          ▸ Manager      ( ) auto  (•) apt  ( ) dnf  ( ) yum  ( ) apk  ( ) zypper
            Timeout (s)  [900     ]  empty: no limit
+           Rollout      max concurrency [      ]  max errors [      ]  e.g. 3 or 10%
 
-           Targets: ids (a,b,c), attribute selectors (region=eu-west role=db), or all.
+           Targets: ids (a,b,c), or a selector: region=eu-west,role in (web,db) or *
            Packages: names separated by spaces, pinned as name=version if needed.
            ctrl-t: next type · ←/→ or space: change a choice · tab: next field
-
 
 
 
@@ -154,15 +154,15 @@ enum GoldenForms {
            Packages     [vim; rm -rf /                                               ]
          ▸ Manager      ( ) auto  (•) apt  ( ) dnf  ( ) yum  ( ) apk  ( ) zypper
            Timeout (s)  [900     ]  empty: no limit
+           Rollout      max concurrency [      ]  max errors [      ]  e.g. 3 or 10%
 
            ✗ packages: 'vim;' is not a valid package name
            ✗ packages: '-rf' is not a valid package name
            ✗ packages: '/' is not a valid package name
 
-           Targets: ids (a,b,c), attribute selectors (region=eu-west role=db), or all.
+           Targets: ids (a,b,c), or a selector: region=eu-west,role in (web,db) or *
            Packages: names separated by spaces, pinned as name=version if needed.
            ctrl-t: next type · ←/→ or space: change a choice · tab: next field
-
          <nodes>   <run>
          not sent: packages: 'vim;' is not a valid package name (and 2 more)
         """#
@@ -181,11 +181,11 @@ enum GoldenForms {
            Packages     │ UpdatePackage install nginx curl on 2 nodes │              ]
          ▸ Manager      │ nodes: edge-1, edge-2                       │ ) zypper
            Timeout (s)  │ with apt · timeout 900s                     │
-                        │                                             │
-           Targets: ids │           [y] send    [n] not now           │le=db), or all.
-           Packages: nam└─────────────────────────────────────────────┘if needed.
+           Rollout      │                                             │e.g. 3 or 10%
+                        │           [y] send    [n] not now           │
+           Targets: ids └─────────────────────────────────────────────┘(web,db) or *
+           Packages: names separated by spaces, pinned as name=version if needed.
            ctrl-t: next type · ←/→ or space: change a choice · tab: next field
-
 
 
 

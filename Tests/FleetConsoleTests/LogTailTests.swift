@@ -1,5 +1,7 @@
 import FleetConsole
 import FleetProtocol
+import FleetSupport
+import FleetTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -114,6 +116,21 @@ import Testing
         LogPage(commandId: id, nodeId: nil, chunks: chunks, nextCursor: next, complete: complete)
     }
 
+    /// A tail on `clock` whose retry delays are the backoff's ceilings (1 s, 2 s, 4 s, 5 s, …).
+    func tailer(_ api: any FleetAPI, on clock: ManualClock, node: String? = nil) -> LogTailer {
+        var tailer = LogTailer(api: api, commandId: id, nodeId: node, clock: clock)
+        tailer.backoff = Backoff(base: .seconds(1), cap: .seconds(5), random: { $0.upperBound })
+        return tailer
+    }
+
+    /// Collects the tail's events and counts them by kind.
+    final class Events: Sendable {
+        let events = Mutex<[LogTailEvent]>([])
+        func add(_ event: LogTailEvent) { events.withLock { $0.append(event) } }
+        var all: [LogTailEvent] { events.withLock { $0 } }
+        var failures: Int { all.filter { if case .failed = $0 { true } else { false } }.count }
+    }
+
     @Test func followsTheCursorRetriesTheSameCursorAndStopsWhenComplete() async {
         // setup: three pages; the second request fails twice before it is answered
         let api = FakeAPI()
@@ -123,14 +140,19 @@ import Testing
             state.pages["c2"] = page([], next: "c2")  // nothing new yet…
             state.failuresBefore["c1"] = 2
         }
-        var tailer = LogTailer(api: api, commandId: id, nodeId: nil)
-        tailer.idleDelay = .milliseconds(1)
-        tailer.retryDelay = .milliseconds(1)
-        let events = Mutex<[LogTailEvent]>([])
-        let task = Task { await tailer.run { event in events.withLock { $0.append(event) } } }
-        // …then the output completes
-        try? await Task.sleep(for: .milliseconds(50))
+        let clock = ManualClock()
+        let events = Events()
+        let tailer = tailer(api, on: clock)
+        let task = Task { await tailer.run { events.add($0) } }
+        // act: c1 fails, is retried after 1 s, fails again, is retried after 2 s…
+        await clock.waitForSleepers()
+        clock.advance(by: .seconds(1))
+        await clock.waitForSleepers()
+        clock.advance(by: .seconds(2))
+        // …and answered; c2 is empty, so the tail pauses, and then the output completes
+        await clock.waitForSleepers()
         api.state.withLock { $0.pages["c2"] = page([chunk("three", at: 8, node: "edge-1")], next: "c3", complete: true) }
+        clock.advance(by: tailer.idleDelay)
         await task.value
 
         // check
@@ -139,43 +161,75 @@ import Testing
         #expect(Array(cursors.prefix(4)) == [nil, "c1", "c1", "c1"])
         #expect(cursors.last == "c2")
         #expect(!cursors.contains("c3"))
+        #expect(cursors == [nil, "c1", "c1", "c1", "c2", "c2"])
         var model = LogTailModel(commandId: id, nodeId: nil)
-        var failures = 0
         var finished = false
-        for event in events.withLock({ $0 }) {
+        for event in events.all {
             switch event {
             case .page(let page): model.apply(page)
-            case .failed: failures += 1
+            case .failed: break
             case .finished: finished = true
             }
         }
-        #expect(failures == 2)
+        #expect(events.failures == 2)
         #expect(finished)
         #expect((0..<model.count).map { model[$0].text } == ["one", "two", "x", "three"])
         #expect(model.duplicateChunks == 0)
     }
 
-    @Test func aRefusedRequestStopsTheTail() async {
+    @Test func failuresBackOffExponentiallyUpToTheCapAndAPageResetsTheDelay() async {
+        // setup: the first page is refused five times with a 429 (which passes, unlike other
+        // 4xx), the second once
         let api = FakeAPI()
-        var tailer = LogTailer(api: FailingLogs(), commandId: id, nodeId: "edge-9")
-        tailer.retryDelay = .milliseconds(1)
-        _ = api
-        let events = Mutex(0)
-        await tailer.run { _ in events.withLock { $0 += 1 } }
-        #expect(events.withLock { $0 } == 1)
+        api.state.withLock { state in
+            state.pages[nil] = page([chunk("a\n", at: 0)], next: "c1")
+            state.pages["c1"] = page([chunk("b\n", at: 2)], next: "c2", complete: true)
+            state.failuresBefore[nil] = 5
+            state.failuresBefore["c1"] = 1
+            state.failure = .server(status: 429, code: "too_many_requests", message: "slow down")
+        }
+        let clock = ManualClock()
+        let events = Events()
+        let tailer = tailer(api, on: clock)
+        let task = Task { await tailer.run { events.add($0) } }
+        // act + check: each retry waits its whole delay and no longer; the first page resets it
+        let retries: [(delay: Duration, requestsBefore: Int)] = [(.seconds(1), 1), (.seconds(2), 2), (.seconds(4), 3),
+            (.seconds(5), 4), (.seconds(5), 5), (.seconds(1), 7)]
+        for retry in retries {
+            await clock.waitForSleepers()
+            #expect(api.state.withLock { $0.logCursors.count } == retry.requestsBefore)
+            clock.advance(by: retry.delay - .milliseconds(1))
+            #expect(clock.sleeperCount == 1, "a retry came before \(retry.delay)")
+            clock.advance(by: .milliseconds(1))
+        }
+        await task.value
+        #expect(api.state.withLock { $0.logCursors } == [nil, nil, nil, nil, nil, nil, "c1", "c1"])
+        #expect(events.failures == 6)
+        guard case .finished = events.all.last else {
+            Issue.record("the tail must finish after the retries")
+            return
+        }
+    }
+
+    @Test func aRefusedRequestStopsTheTail() async {
+        let events = Events()
+        await tailer(FailingLogs(), on: ManualClock(), node: "edge-9").run { events.add($0) }
+        #expect(events.all.count == 1)
     }
 }
 
 /// Answers every log request with a 404, like a node the command never targeted.
 struct FailingLogs: FleetAPI {
-    func listNodes(limit: Int, cursor: String?) async throws(APIError) -> NodeListResponse { .init(nodes: [], nextCursor: nil) }
-    func listCommands(limit: Int, cursor: String?) async throws(APIError) -> CommandListResponse { .init(commands: [], nextCursor: nil) }
-    func command(_ id: UUID) async throws(APIError) -> CommandDetail { throw .server(status: 404, code: "not_found", message: "") }
-    func logs(_ id: UUID, nodeId: String?, cursor: String?, limit: Int, wait: Int) async throws(APIError) -> LogPage {
+    func listNodes(limit: Int, cursor: String?) async throws(FleetAPIError) -> NodeListResponse { .init(nodes: [], nextCursor: nil) }
+    func listCommands(limit: Int, cursor: String?) async throws(FleetAPIError) -> CommandListResponse { .init(commands: [], nextCursor: nil) }
+    func command(_ id: UUID, limit: Int?, cursor: String?, state: InvocationState?) async throws(FleetAPIError) -> CommandDetail {
+        throw .server(status: 404, code: "not_found", message: "")
+    }
+    func logs(_ id: UUID, nodeId: String?, cursor: String?, limit: Int, wait: Int) async throws(FleetAPIError) -> LogPage {
         throw .server(status: 404, code: "not_found", message: "no invocation on edge-9")
     }
-    func submit(_ request: SubmitCommandRequest) async throws(APIError) -> SubmitCommandResponse { throw .unreachable("x") }
-    func cancel(_ id: UUID) async throws(APIError) -> CancelResponse { throw .unreachable("x") }
-    func revoke(_ nodeId: String) async throws(APIError) -> RevokeResponse { throw .unreachable("x") }
-    func artifacts() async throws(APIError) -> ArtifactList { throw .unreachable("x") }
+    func submit(_ request: SubmitCommandRequest) async throws(FleetAPIError) -> SubmitCommandResponse { throw .unreachable("x") }
+    func cancel(_ id: UUID) async throws(FleetAPIError) -> CancelResponse { throw .unreachable("x") }
+    func revoke(_ nodeId: String) async throws(FleetAPIError) -> RevokeResponse { throw .unreachable("x") }
+    func artifacts() async throws(FleetAPIError) -> ArtifactList { throw .unreachable("x") }
 }

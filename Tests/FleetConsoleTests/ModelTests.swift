@@ -66,11 +66,20 @@ import Testing
         return form
     }
 
-    @Test func targetsAreIdsSelectorsOrAll() {
-        #expect(form(targets: "edge-2,edge-1,edge-2").resolveTargets(in: nodes) == ["edge-2", "edge-1"])
-        #expect(form(targets: "region=eu-west").resolveTargets(in: nodes) == ["edge-1", "edge-2"])
-        #expect(form(targets: "region=eu-west role=web").resolveTargets(in: nodes) == ["edge-1"])
-        #expect(form(targets: "all").resolveTargets(in: nodes) == ["edge-1", "edge-2"])
+    @Test func targetsAreIdsOrASelectorInTheServersGrammar() {
+        #expect(form(targets: "edge-2,edge-1 edge-2").resolveTargets(in: nodes) == ["edge-2", "edge-1"])
+        #expect(form(targets: "region=eu-west").resolveTargets(in: nodes) == ["edge-1", "edge-2"], "revoked nodes are never picked")
+        #expect(form(targets: "region=eu-west,role=web").resolveTargets(in: nodes) == ["edge-1"])
+        #expect(form(targets: "role notin (web)").resolveTargets(in: nodes) == ["edge-2"])
+        #expect(form(targets: "*").resolveTargets(in: nodes) == ["edge-1", "edge-2"])
+        // Space-separated k=v was the console's own syntax; the shared grammar wants commas.
+        let spaced = form(targets: "region=eu-west role=web").targetSpec
+        guard case .invalid(let error) = spaced else {
+            Issue.record("space-separated requirements parsed: \(spaced)")
+            return
+        }
+        #expect(error.position == 15)
+        #expect(form(targets: "all").targetSpec == .ids(["all"]), "a word is a node id; '*' is every node")
     }
 
     @Test func aCompleteFormBecomesARunCommandRequest() throws {

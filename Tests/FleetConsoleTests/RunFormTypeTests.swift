@@ -101,7 +101,8 @@ import Testing
     @Test func anUpdateAgentFormByHandBuildsAURLPayload() throws {
         var form = RunForm(targets: ["edge-1"])
         form.select(.updateAgent)
-        #expect(form.fields == [.type, .targets, .artifact, .url, .sha256, .version, .timeout], "no list yet: by hand")
+        #expect(form.fields == [.type, .targets, .artifact, .url, .sha256, .version, .timeout, .maxConcurrency, .maxErrors],
+            "no list yet: by hand")
         typed("https://example.org/node-agent", into: &form.url)
         typed(FormScenes.sha1.uppercased(), into: &form.sha256)
         typed("0.3.0", into: &form.version)
@@ -134,7 +135,8 @@ import Testing
         #expect(form.chosenArtifact == FormScenes.artifacts[0])
         #expect(form.version.text == "0.2.0")
         #expect(form.sha256.text == FormScenes.sha1)
-        #expect(form.fields == [.type, .targets, .artifact, .timeout], "url, digest and version come from the artifact")
+        #expect(form.fields == [.type, .targets, .artifact, .timeout, .maxConcurrency, .maxErrors],
+            "url, digest and version come from the artifact")
         #expect(form.focus == .artifact)
         _ = form.edit(.right)
         #expect(form.chosenArtifact == FormScenes.artifacts[1])

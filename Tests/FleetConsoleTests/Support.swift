@@ -59,7 +59,11 @@ final class FakeAPI: FleetAPI {
         var pages: [String?: LogPage] = [:]
         /// Failures to throw before answering, per cursor.
         var failuresBefore: [String?: Int] = [:]
+        /// What those failures are.
+        var failure = FleetAPIError.unreachable("connection refused")
         var logCursors: [String?] = []
+        /// Every command detail asked for, as its page request.
+        var commandCalls: [InvocationPageRequest] = []
         var submitted: [SubmitCommandRequest] = []
         var cancelled: [UUID] = []
         var revoked: [String] = []
@@ -69,7 +73,7 @@ final class FakeAPI: FleetAPI {
     }
     let state = Mutex(State())
 
-    func listNodes(limit: Int, cursor: String?) async throws(APIError) -> NodeListResponse {
+    func listNodes(limit: Int, cursor: String?) async throws(FleetAPIError) -> NodeListResponse {
         let (nodes, down) = state.withLock { ($0.nodes, $0.unreachable) }
         if down { throw .unreachable("connection refused") }
         let start = cursor.flatMap(Int.init) ?? 0
@@ -77,23 +81,37 @@ final class FakeAPI: FleetAPI {
         return NodeListResponse(nodes: Array(nodes[start..<end]), nextCursor: end < nodes.count ? String(end) : nil)
     }
 
-    func listCommands(limit: Int, cursor: String?) async throws(APIError) -> CommandListResponse {
+    func listCommands(limit: Int, cursor: String?) async throws(FleetAPIError) -> CommandListResponse {
         CommandListResponse(commands: state.withLock { $0.commands }, nextCursor: nil)
     }
 
-    func command(_ id: UUID) async throws(APIError) -> CommandDetail {
-        guard let detail = state.withLock({ $0.details[id] }) else {
+    /// Pages the stored invocations like agent-svc: in order, filtered by state, the cursor an index.
+    func command(_ id: UUID, limit: Int?, cursor: String?, state: InvocationState?) async throws(FleetAPIError)
+        -> CommandDetail
+    {
+        let limit = limit ?? InvocationPageRequest.pageSize
+        let request = InvocationPageRequest(commandId: id, cursor: cursor, state: state, limit: limit)
+        guard let detail = self.state.withLock({ $0.commandCalls.append(request); return $0.details[id] }) else {
             throw .server(status: 404, code: "not_found", message: "no command \(id)")
         }
-        return detail
+        return Self.page(of: detail, request)
     }
 
-    func logs(_ id: UUID, nodeId: String?, cursor: String?, limit: Int, wait: Int) async throws(APIError) -> LogPage {
-        let result: Result<LogPage, APIError> = state.withLock { state in
+    /// The page of `detail`'s invocations that `request` names.
+    static func page(of detail: CommandDetail, _ request: InvocationPageRequest) -> CommandDetail {
+        let matching = detail.invocations.filter { request.state == nil || $0.state == request.state }
+        let start = min(matching.count, request.cursor.flatMap(Int.init) ?? 0)
+        let end = min(matching.count, start + request.limit)
+        return CommandDetail(command: detail.command, invocations: Array(matching[start..<end]),
+            nextCursor: end < matching.count ? String(end) : nil)
+    }
+
+    func logs(_ id: UUID, nodeId: String?, cursor: String?, limit: Int, wait: Int) async throws(FleetAPIError) -> LogPage {
+        let result: Result<LogPage, FleetAPIError> = state.withLock { state in
             state.logCursors.append(cursor)
             if let left = state.failuresBefore[cursor], left > 0 {
                 state.failuresBefore[cursor] = left - 1
-                return .failure(.unreachable("connection refused"))
+                return .failure(state.failure)
             }
             guard let page = state.pages[cursor] else {
                 return .success(LogPage(commandId: id, nodeId: nodeId, chunks: [], nextCursor: cursor ?? "", complete: false))
@@ -103,22 +121,22 @@ final class FakeAPI: FleetAPI {
         return try result.get()
     }
 
-    func submit(_ request: SubmitCommandRequest) async throws(APIError) -> SubmitCommandResponse {
+    func submit(_ request: SubmitCommandRequest) async throws(FleetAPIError) -> SubmitCommandResponse {
         state.withLock { $0.submitted.append(request) }
         return SubmitCommandResponse(commandId: uuid(99), commandType: request.commandType, targets: request.targets, createdAt: testNow)
     }
 
-    func cancel(_ id: UUID) async throws(APIError) -> CancelResponse {
+    func cancel(_ id: UUID) async throws(FleetAPIError) -> CancelResponse {
         state.withLock { $0.cancelled.append(id) }
         return CancelResponse(commandId: id, cancelled: 0, cancelling: 1)
     }
 
-    func revoke(_ nodeId: String) async throws(APIError) -> RevokeResponse {
+    func revoke(_ nodeId: String) async throws(FleetAPIError) -> RevokeResponse {
         state.withLock { $0.revoked.append(nodeId) }
         return RevokeResponse(nodeId: nodeId, revokedAt: testNow)
     }
 
-    func artifacts() async throws(APIError) -> ArtifactList {
+    func artifacts() async throws(FleetAPIError) -> ArtifactList {
         let (list, down) = state.withLock { state in
             state.artifactCalls += 1
             return (state.artifacts, state.unreachable)

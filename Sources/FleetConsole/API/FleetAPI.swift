@@ -1,30 +1,38 @@
 import FleetProtocol
+import FleetSupport
 import Foundation
 
 /// The operator routes of agent-svc that the console uses: the seam between the console and
 /// the network (an HTTP implementation in production, fakes in tests and benchmarks).
 public protocol FleetAPI: Sendable {
     /// `GET /v1/agents`: one page of nodes ordered by id.
-    func listNodes(limit: Int, cursor: String?) async throws(APIError) -> NodeListResponse
+    func listNodes(limit: Int, cursor: String?) async throws(FleetAPIError) -> NodeListResponse
     /// `GET /v1/commands`: one page of the history, newest first.
-    func listCommands(limit: Int, cursor: String?) async throws(APIError) -> CommandListResponse
-    /// `GET /v1/commands/{id}`: a command and its invocations.
-    func command(_ id: UUID) async throws(APIError) -> CommandDetail
+    func listCommands(limit: Int, cursor: String?) async throws(FleetAPIError) -> CommandListResponse
+    /// `GET /v1/commands/{id}`: a command, its counts, and one page of its invocations in node order
+    /// (`limit` nil: the server's default; `state` nil: every state).
+    func command(_ id: UUID, limit: Int?, cursor: String?, state: InvocationState?) async throws(FleetAPIError)
+        -> CommandDetail
     /// `GET /v1/commands/{id}/logs`: chunks after `cursor` (all targets when `nodeId` is nil).
-    func logs(_ id: UUID, nodeId: String?, cursor: String?, limit: Int, wait: Int) async throws(APIError) -> LogPage
+    func logs(_ id: UUID, nodeId: String?, cursor: String?, limit: Int, wait: Int) async throws(FleetAPIError) -> LogPage
     /// `POST /v1/commands/submit`.
-    func submit(_ request: SubmitCommandRequest) async throws(APIError) -> SubmitCommandResponse
+    func submit(_ request: SubmitCommandRequest) async throws(FleetAPIError) -> SubmitCommandResponse
     /// `POST /v1/commands/{id}/cancel`.
-    func cancel(_ id: UUID) async throws(APIError) -> CancelResponse
+    func cancel(_ id: UUID) async throws(FleetAPIError) -> CancelResponse
     /// `POST /v1/agents/{id}/revoke`.
-    func revoke(_ nodeId: String) async throws(APIError) -> RevokeResponse
+    func revoke(_ nodeId: String) async throws(FleetAPIError) -> RevokeResponse
     /// `GET /v1/artifacts`: uploaded artifacts (agent binaries for UpdateAgent), newest first.
-    func artifacts() async throws(APIError) -> ArtifactList
+    func artifacts() async throws(FleetAPIError) -> ArtifactList
 }
 
 extension FleetAPI {
+    /// The page of invocations `request` names.
+    public func command(_ request: InvocationPageRequest) async throws(FleetAPIError) -> CommandDetail {
+        try await command(request.commandId, limit: request.limit, cursor: request.cursor, state: request.state)
+    }
+
     /// Every node, following `next_cursor` page by page.
-    public func allNodes(pageSize: Int = 10_000) async throws(APIError) -> [NodeInfo] {
+    public func allNodes(pageSize: Int = 10_000) async throws(FleetAPIError) -> [NodeInfo] {
         var nodes: [NodeInfo] = []
         var cursor: String?
         repeat {
@@ -36,8 +44,31 @@ extension FleetAPI {
     }
 }
 
+/// Which invocations of a command to fetch: the page after `cursor` (nil: the first), of one state or all.
+public struct InvocationPageRequest: Hashable, Sendable {
+    /// Invocations per page the console asks for (the server's default; it allows up to 1000).
+    public static let pageSize = 200
+
+    /// The command.
+    public var commandId: UUID
+    /// The `next_cursor` of the page before, nil for the first page.
+    public var cursor: String?
+    /// Only invocations in this state (the Command view's waiting list asks for `queued`).
+    public var state: InvocationState?
+    /// At most this many invocations.
+    public var limit: Int
+
+    /// A page of `commandId`'s invocations after `cursor`.
+    public init(commandId: UUID, cursor: String? = nil, state: InvocationState? = nil, limit: Int = pageSize) {
+        self.commandId = commandId
+        self.cursor = cursor
+        self.state = state
+        self.limit = limit
+    }
+}
+
 /// Why a call to agent-svc failed, phrased for the status line.
-public enum APIError: Error, Hashable, Sendable, CustomStringConvertible {
+public enum FleetAPIError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The server could not be reached (refused, timed out, DNS): retrying may help.
     case unreachable(String)
     /// The server answered with an error body.
@@ -52,13 +83,13 @@ public enum APIError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidResponse(let why): "bad response: \(why)"
         }
     }
+}
 
-    /// True when the failure is about the connection rather than the request.
-    public var isConnectivity: Bool {
-        switch self {
-        case .unreachable: true
-        case .server(let status, _, _): status == 502 || status == 503 || status == 504
-        case .invalidResponse: false
-        }
+extension FleetAPIError: ClassifiedError {
+    /// A 4xx other than 429 (too many requests) will be refused again: give up. Anything
+    /// else (unreachable, 5xx, a garbled answer) may pass: retry.
+    public var disposition: FailureDisposition {
+        guard case .server(let status, _, _) = self, (400..<500).contains(status), status != 429 else { return .retry }
+        return .giveUp
     }
 }

@@ -22,19 +22,23 @@ public struct HTTPFleetAPI: FleetAPI {
         self.client = client
     }
 
-    public func listNodes(limit: Int, cursor: String?) async throws(APIError) -> NodeListResponse {
+    public func listNodes(limit: Int, cursor: String?) async throws(FleetAPIError) -> NodeListResponse {
         try await get(FleetPaths.agents, query: [("limit", String(limit)), ("cursor", cursor)])
     }
 
-    public func listCommands(limit: Int, cursor: String?) async throws(APIError) -> CommandListResponse {
+    public func listCommands(limit: Int, cursor: String?) async throws(FleetAPIError) -> CommandListResponse {
         try await get(FleetPaths.commands, query: [("limit", String(limit)), ("cursor", cursor)])
     }
 
-    public func command(_ id: UUID) async throws(APIError) -> CommandDetail {
-        try await get(FleetPaths.command(id.uuidString.lowercased()), query: [])
+    public func command(_ id: UUID, limit: Int?, cursor: String?, state: InvocationState?) async throws(FleetAPIError)
+        -> CommandDetail
+    {
+        try await get(
+            FleetPaths.command(id.uuidString.lowercased()),
+            query: [("limit", limit.map(String.init)), ("cursor", cursor), ("state", state?.rawValue)])
     }
 
-    public func logs(_ id: UUID, nodeId: String?, cursor: String?, limit: Int, wait: Int) async throws(APIError)
+    public func logs(_ id: UUID, nodeId: String?, cursor: String?, limit: Int, wait: Int) async throws(FleetAPIError)
         -> LogPage
     {
         try await get(
@@ -43,26 +47,26 @@ public struct HTTPFleetAPI: FleetAPI {
             timeout: .seconds(Int64(wait) + 20))
     }
 
-    public func submit(_ request: SubmitCommandRequest) async throws(APIError) -> SubmitCommandResponse {
+    public func submit(_ request: SubmitCommandRequest) async throws(FleetAPIError) -> SubmitCommandResponse {
         try await send(.POST, FleetPaths.submit, body: request)
     }
 
-    public func cancel(_ id: UUID) async throws(APIError) -> CancelResponse {
+    public func cancel(_ id: UUID) async throws(FleetAPIError) -> CancelResponse {
         try await send(.POST, FleetPaths.cancel(id.uuidString.lowercased()), body: EmptyBody())
     }
 
-    public func revoke(_ nodeId: String) async throws(APIError) -> RevokeResponse {
+    public func revoke(_ nodeId: String) async throws(FleetAPIError) -> RevokeResponse {
         try await send(.POST, FleetPaths.revoke(Self.escape(nodeId)), body: EmptyBody())
     }
 
-    public func artifacts() async throws(APIError) -> ArtifactList {
+    public func artifacts() async throws(FleetAPIError) -> ArtifactList {
         try await get(FleetPaths.artifacts, query: [])
     }
 
     private struct EmptyBody: Encodable {}
 
     private func get<T: Decodable>(_ path: String, query: [(String, String?)], timeout: TimeAmount = .seconds(5))
-        async throws(APIError) -> T
+        async throws(FleetAPIError) -> T
     {
         let pairs = query.compactMap { key, value in value.map { "\(key)=\(Self.escape($0))" } }
         let url = baseURL + path + (pairs.isEmpty ? "" : "?" + pairs.joined(separator: "&"))
@@ -71,7 +75,7 @@ public struct HTTPFleetAPI: FleetAPI {
         return try await execute(request, timeout: timeout)
     }
 
-    private func send<T: Decodable, B: Encodable>(_ method: HTTPMethod, _ path: String, body: B) async throws(APIError)
+    private func send<T: Decodable, B: Encodable>(_ method: HTTPMethod, _ path: String, body: B) async throws(FleetAPIError)
         -> T
     {
         var request = HTTPClientRequest(url: baseURL + path)
@@ -85,7 +89,7 @@ public struct HTTPFleetAPI: FleetAPI {
         return try await execute(request, timeout: .seconds(20))
     }
 
-    private func execute<T: Decodable>(_ request: HTTPClientRequest, timeout: TimeAmount) async throws(APIError) -> T {
+    private func execute<T: Decodable>(_ request: HTTPClientRequest, timeout: TimeAmount) async throws(FleetAPIError) -> T {
         var request = request
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Accept", value: "application/json")

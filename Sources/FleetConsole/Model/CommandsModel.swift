@@ -3,10 +3,14 @@ import Foundation
 
 /// The command history, newest first.
 public struct CommandsModel: Sendable {
+    /// The history as last fetched, newest first.
     public private(set) var commands: [CommandSummary] = []
+    /// The selected row.
     public var cursor = ListCursor()
+    /// False until the first answer from the server.
     public private(set) var loaded = false
 
+    /// An empty history, not loaded yet.
     public init() {}
 
     /// Replaces the list; the cursor stays on the same command (new ones arrive on top).
@@ -20,38 +24,10 @@ public struct CommandsModel: Sendable {
         }
     }
 
+    /// The command under the cursor.
     public var current: CommandSummary? {
         commands.indices.contains(cursor.index) ? commands[cursor.index] : nil
     }
-}
-
-/// One command and the invocation of every target.
-public struct CommandModel: Sendable {
-    public let commandId: UUID
-    public private(set) var detail: CommandDetail?
-    public var cursor = ListCursor()
-
-    public init(commandId: UUID, summary: CommandSummary? = nil) {
-        self.commandId = commandId
-        if let summary { detail = CommandDetail(command: summary, invocations: []) }
-    }
-
-    public mutating func replace(_ newDetail: CommandDetail) {
-        let currentNode = current?.nodeId
-        detail = newDetail
-        cursor.setCount(newDetail.invocations.count)
-        if let currentNode, let row = newDetail.invocations.firstIndex(where: { $0.nodeId == currentNode }) {
-            cursor.moveTo(row)
-        }
-    }
-
-    public var current: InvocationInfo? {
-        guard let invocations = detail?.invocations, invocations.indices.contains(cursor.index) else { return nil }
-        return invocations[cursor.index]
-    }
-
-    /// Whether anything is still queued or running (cancel makes sense).
-    public var isPending: Bool { detail.map { $0.command.counts.pending > 0 } ?? true }
 }
 
 extension CommandSummary {

@@ -1,9 +1,13 @@
 /// A cursor over a list of `count` rows plus the first row shown: shared by every table.
 public struct ListCursor: Hashable, Sendable {
+    /// The selected row.
     public private(set) var index = 0
+    /// The first row shown.
     public private(set) var top = 0
+    /// How many rows the list has.
     public private(set) var count = 0
 
+    /// A cursor over an empty list.
     public init() {}
 
     /// Updates the row count, keeping the cursor inside it.
@@ -25,7 +29,9 @@ public struct ListCursor: Hashable, Sendable {
         index = min(max(0, row), count - 1)
     }
 
+    /// Puts the cursor on the first row.
     public mutating func home() { moveTo(0) }
+    /// Puts the cursor on the last row.
     public mutating func end() { moveTo(count - 1) }
 
     /// Scrolls just enough that the cursor row is among `rows` visible rows.

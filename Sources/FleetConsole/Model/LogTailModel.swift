@@ -5,11 +5,14 @@ import Foundation
 public struct LogLine: Hashable, Sendable {
     /// The node that printed it (set when tailing all targets).
     public var node: String?
+    /// stdout or stderr.
     public var stream: LogStream
+    /// The line without its newline, cleaned for the screen.
     public var text: String
     /// A line the console inserted (a gap notice), not output.
     public var isNotice = false
 
+    /// A line of `node`'s `stream`.
     public init(node: String?, stream: LogStream, text: String, isNotice: Bool = false) {
         self.node = node
         self.stream = stream
@@ -25,6 +28,7 @@ public struct LogLine: Hashable, Sendable {
 /// an overlap is trimmed, and a hole is shown as a notice, so a retried page can never
 /// duplicate output.
 public struct LogTailModel: Sendable {
+    /// The command tailed.
     public let commandId: UUID
     /// The node tailed, or nil for every target.
     public let nodeId: String?
@@ -35,9 +39,13 @@ public struct LogTailModel: Sendable {
 
     private var storage: [LogLine] = []
     private var head = 0
+    /// Lines dropped from the front to stay within `capacity`.
     public private(set) var droppedLines = 0
+    /// Output bytes taken in (duplicates and overlaps not counted).
     public private(set) var bytesReceived: Int64 = 0
+    /// Chunks skipped because they had been seen before (retried pages).
     public private(set) var duplicateChunks = 0
+    /// The server said every invocation finished and every byte is in.
     public private(set) var complete = false
     /// The last error of the tail loop, cleared by the next page.
     public var error: String?
@@ -57,9 +65,12 @@ public struct LogTailModel: Sendable {
     public private(set) var follow = true
     /// Absolute number (counting dropped lines) of the first line shown when not following.
     public private(set) var top = 0
+    /// Whether long lines wrap instead of being cut at the edge.
     public var wrap = false
+    /// The search text, or nil when not searching.
     public private(set) var search: String?
 
+    /// An empty tail of `commandId` on `nodeId` (every target when nil).
     public init(commandId: UUID, nodeId: String?, capacity: Int = 50_000, maxLineBytes: Int = 16 * 1024) {
         self.commandId = commandId
         self.nodeId = nodeId
@@ -75,8 +86,6 @@ public struct LogTailModel: Sendable {
     public subscript(index: Int) -> LogLine { storage[head + index] }
     /// Whether lines carry their node's name.
     public var showsNodes: Bool { nodeId == nil && (targetCount > 1 || nodesSeen.count > 1) }
-    /// Output held back because its line is not finished yet.
-    public var pendingPartialBytes: Int { partial.values.reduce(0) { $0 + $1.count } }
 
     /// Adds a page of chunks in the order the server produced them.
     public mutating func apply(_ page: LogPage) {

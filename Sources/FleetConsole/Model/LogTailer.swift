@@ -1,10 +1,13 @@
 import FleetProtocol
+import FleetSupport
 import Foundation
 
 /// What the tail loop reports.
 public enum LogTailEvent: Sendable {
+    /// The next page, in cursor order.
     case page(LogPage)
-    case failed(APIError)
+    /// A request failed; the tail retries it unless the server refused it for good.
+    case failed(FleetAPIError)
     /// The server said complete: every invocation finished and every byte is in.
     case finished
 }
@@ -15,33 +18,40 @@ public enum LogTailEvent: Sendable {
 /// retried with the same cursor, so output arrives without gaps or duplicates. It stops
 /// when a page says `complete`.
 public struct LogTailer: Sendable {
+    /// Where the pages come from.
     public let api: any FleetAPI
+    /// The command followed.
     public let commandId: UUID
+    /// The node followed, or nil for every target.
     public let nodeId: String?
+    /// Chunks asked for per page.
     public var pageLimit = 1000
     /// Seconds the server may hold an empty page.
     public var wait = 10
     /// Pause after an empty page, in case the server did not hold it.
     public var idleDelay: Duration = .milliseconds(200)
-    /// First retry delay; it grows with each failure up to `maxRetryDelay`.
-    public var retryDelay: Duration = .seconds(1)
-    public var maxRetryDelay: Duration = .seconds(5)
+    /// Delays between retries of a failed page; a page that arrives resets it.
+    public var backoff = Backoff(base: .seconds(1), cap: .seconds(5))
+    /// What the pauses and retry delays are timed on (a test clock in tests).
+    public var clock: any Clock<Duration>
 
-    public init(api: any FleetAPI, commandId: UUID, nodeId: String?) {
+    /// A tail of `commandId`'s output on `nodeId` (all targets when nil).
+    public init(api: any FleetAPI, commandId: UUID, nodeId: String?, clock: any Clock<Duration> = ContinuousClock()) {
         self.api = api
         self.commandId = commandId
         self.nodeId = nodeId
+        self.clock = clock
     }
 
     /// Runs until complete or cancelled; `sink` gets every page and failure in order, and
     /// `backPressure` is awaited after each page (the console waits there while it is behind).
     public func run(sink: @Sendable (LogTailEvent) -> Void, backPressure: @Sendable () async -> Void = {}) async {
         var cursor: String?
-        var failures = 0
+        var backoff = self.backoff
         while !Task.isCancelled {
             do {
                 let page = try await api.logs(commandId, nodeId: nodeId, cursor: cursor, limit: pageLimit, wait: wait)
-                failures = 0
+                backoff.reset()
                 cursor = page.nextCursor
                 sink(.page(page))
                 await backPressure()
@@ -49,14 +59,12 @@ public struct LogTailer: Sendable {
                     sink(.finished)
                     return
                 }
-                if page.chunks.isEmpty { try await Task.sleep(for: idleDelay) }
-            } catch let error as APIError {
-                failures += 1
+                if page.chunks.isEmpty { try await clock.sleep(for: idleDelay) }
+            } catch let error as FleetAPIError {
                 sink(.failed(error))
                 // A request the server refuses will be refused again: stop instead of spinning.
-                if case .server(let status, _, _) = error, (400..<500).contains(status), status != 429 { return }
-                let delay = min(retryDelay * failures, maxRetryDelay)
-                do { try await Task.sleep(for: delay) } catch { return }
+                if case .giveUp = error.disposition { return }
+                do { try await clock.sleep(for: backoff.next()) } catch { return }
             } catch {
                 return  // cancelled while sleeping
             }

@@ -14,19 +14,24 @@ public enum NodeSort: String, CaseIterable, Sendable {
 
 /// The node list: everything the server returned, a filter, a sort, a cursor and a selection.
 public struct NodesModel: Sendable {
+    /// Every node as last fetched, in the server's order.
     public private(set) var nodes: [NodeInfo] = []
     /// Lower-cased searchable text per node (id, version, state, attributes), built once per refresh.
     private var haystacks: [String] = []
     /// Indices into `nodes` that pass the filter, in display order.
     public private(set) var visible: [Int] = []
+    /// The filter text: words or `k=v` attributes, all of which must match.
     public private(set) var filter = ""
+    /// The order of the table.
     public private(set) var sort = NodeSort.id
     /// Node ids marked with space; kept across refreshes.
     public private(set) var selected: Set<String> = []
+    /// The selected row of the visible ones.
     public var cursor = ListCursor()
     /// False until the first answer from the server.
     public private(set) var loaded = false
 
+    /// An empty list, not loaded yet.
     public init() {}
 
     /// Replaces the list with a fresh one from the server; the cursor stays on the same node.
@@ -40,12 +45,14 @@ public struct NodesModel: Sendable {
         recompute(keeping: currentId)
     }
 
+    /// Filters the list; the cursor stays on the same node when it still shows.
     public mutating func setFilter(_ text: String) {
         let currentId = current?.nodeId
         filter = text
         recompute(keeping: currentId)
     }
 
+    /// Switches to the next order; the cursor stays on the same node.
     public mutating func cycleSort() {
         let currentId = current?.nodeId
         sort = sort.next
@@ -65,6 +72,7 @@ public struct NodesModel: Sendable {
         if ids.allSatisfy(selected.contains) { selected.subtract(ids) } else { selected.formUnion(ids) }
     }
 
+    /// Unmarks every node.
     public mutating func clearSelection() { selected.removeAll() }
 
     /// The node under the cursor.
@@ -75,6 +83,7 @@ public struct NodesModel: Sendable {
     /// The node shown at visible row `row`.
     public func node(atRow row: Int) -> NodeInfo { nodes[visible[row]] }
 
+    /// Nodes that are online and not revoked.
     public var onlineCount: Int { nodes.reduce(0) { $0 + ($1.online && $1.status == .active ? 1 : 0) } }
 
     /// The nodes a command would go to: the marked ones, else the one under the cursor.
@@ -135,10 +144,12 @@ public struct NodesModel: Sendable {
 public enum NodeState: Sendable {
     case online, offline, revoked
 
+    /// The state `node` is in.
     public init(_ node: NodeInfo) {
         self = node.status == .revoked ? .revoked : (node.online ? .online : .offline)
     }
 
+    /// The word the table shows.
     public var word: String {
         switch self {
         case .online: "online"

@@ -3,19 +3,37 @@ import Foundation
 
 extension RunForm {
     /// The request to send, or every reason the form is not ready: first what the form itself
-    /// can tell (no targets, no command), then, once the fields parse, the same
-    /// `CommandPayload.problems()` the server and the agent apply, so nothing is sent that
-    /// they would refuse.
+    /// can tell (no targets, a selector that does not parse, no command), then, once the fields
+    /// parse, the same `CommandPayload.problems()` the server and the agent apply, then the
+    /// rollout bounds, so nothing is sent that they would refuse.
+    ///
+    /// A selector is sent as typed, not as the nodes it matches here: agent-svc resolves it
+    /// against its own registry when it queues the command, and history shows what was meant.
     public func request(nodes: [NodeInfo]) -> Result<SubmitCommandRequest, FormError> {
         var problems: [String] = []
-        let ids = resolveTargets(in: nodes)
-        if ids.isEmpty { problems.append("no targets: mark nodes, or type ids or k=v") }
+        var ids: [String] = []
+        var selector: String?
+        switch targetSpec {
+        case .ids(let typed):
+            ids = typed
+            if ids.isEmpty { problems.append("no targets: mark nodes, or type ids or a selector") }
+        case .selector(let text, _):
+            selector = text
+            // The server would answer no_targets; the list here is at most one poll old.
+            if resolveTargets(in: nodes).isEmpty { problems.append("no node matches the selector") }
+        case .invalid(let error):
+            problems.append(error.description)
+        }
+        let limits = rolloutLimits()
         switch payload() {
         case .failure(let error):
-            problems += error.problems
+            problems += error.problems + limits.problems
         case .success(let payload):
-            problems += payload.problems().map(Self.readable)
-            if problems.isEmpty { return .success(SubmitCommandRequest(targets: ids, payload: payload)) }
+            problems += payload.problems().map(Self.readable) + limits.problems
+            if problems.isEmpty {
+                return .success(SubmitCommandRequest(
+                    targets: ids, selector: selector, payload: payload, maxConcurrency: limits.concurrency, maxErrors: limits.errors))
+            }
         }
         return .failure(FormError(problems: problems))
     }
@@ -77,11 +95,28 @@ extension RunForm {
 
 extension Confirmation {
     /// The question asked before a submit: what will happen, on which nodes, with what bounds.
-    static func submit(_ request: SubmitCommandRequest) -> Confirmation {
-        let count = request.targets.count
-        let nodes = "\(count) node\(count == 1 ? "" : "s")"
-        let names = request.targets.prefix(5).joined(separator: ", ") + (count > 5 ? ", …" : "")
+    /// `matched` are the nodes a selector picks now (agent-svc resolves it again when sending).
+    static func submit(_ request: SubmitCommandRequest, matched: [String]) -> Confirmation {
+        let targets = request.selector == nil ? request.targets : matched
+        let count = targets.count
+        let nodes = "\(count) node\(count == 1 ? "" : "s")" + (request.selector.map { " matching \($0)" } ?? "")
+        let names = targets.prefix(5).joined(separator: ", ") + (count > 5 ? ", …" : "")
         let timeout = request.payload.timeoutSec.map { "timeout \($0)s" } ?? "no timeout"
+        var confirmation = submit(request, nodes: nodes, names: names, timeout: timeout)
+        if let rollout = rolloutText(request) { confirmation.lines.append(rollout) }
+        return confirmation
+    }
+
+    /// `at most 3 at once · stops after more than 1 error`, or nil without bounds.
+    private static func rolloutText(_ request: SubmitCommandRequest) -> String? {
+        let parts = [
+            request.maxConcurrency.map { "at most \($0) at once" },
+            request.maxErrors.map { "stops after more than \($0) error\($0 == .count(1) ? "" : "s")" },
+        ].compactMap { $0 }
+        return parts.isEmpty ? nil : parts.joined(separator: " · ")
+    }
+
+    private static func submit(_ request: SubmitCommandRequest, nodes: String, names: String, timeout: String) -> Confirmation {
         switch request.payload {
         case .runCommand(let run):
             return Confirmation(

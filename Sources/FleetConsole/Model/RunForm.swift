@@ -9,7 +9,9 @@ public struct RunForm: Sendable {
     /// Every field any type shows; ``fields`` says which the current type uses, in order.
     public enum Field: Int, CaseIterable, Sendable {
         case type, targets, command, action, packages, manager, artifact, url, sha256, version, timeout
+        case maxConcurrency, maxErrors
 
+        /// The field's name on its row.
         public var label: String {
             switch self {
             case .type: "Type"
@@ -23,6 +25,8 @@ public struct RunForm: Sendable {
             case .sha256: "SHA-256"
             case .version: "Version"
             case .timeout: "Timeout (s)"
+            case .maxConcurrency: "Max concurrency"
+            case .maxErrors: "Max errors"
             }
         }
 
@@ -37,8 +41,11 @@ public struct RunForm: Sendable {
         case failed(String)
     }
 
+    /// The type being filled in.
     public private(set) var commandType = CommandType.runCommand
+    /// Node ids (comma or space separated), or a node selector (see ``targetSpec``).
     public var targets: TextInput
+    /// The field that takes keys.
     public var focus = Field.command
     /// Set when a send was refused: the form then lists its problems (live) until they are gone.
     public var showProblems = false
@@ -57,9 +64,17 @@ public struct RunForm: Sendable {
     public private(set) var chosenArtifact: ArtifactInfo?
     /// The operator picked "by hand" on purpose: a later list load must not pick for them.
     public private(set) var byHandChosen = false
+    /// Where the nodes download the agent binary from (by hand).
     public var url = TextInput()
+    /// The binary's SHA-256, hex (by hand).
     public var sha256 = TextInput()
+    /// The version the binary reports (by hand).
     public var version = TextInput()
+    // Rollout, for every type: empty means no bound.
+    /// At most this many at once: `3` or `10%`.
+    public var maxConcurrency = TextInput()
+    /// Stop sending after more than this many failures: `1` or `5%`.
+    public var maxErrors = TextInput()
 
     /// One timeout per type, so switching type and back keeps what was typed. Package runs get
     /// a longer default (a slow mirror); an agent update may go without one.
@@ -80,7 +95,9 @@ public struct RunForm: Sendable {
     }
 
     /// The fields the current type shows, top to bottom (the focus moves through these).
-    public var fields: [Field] {
+    public var fields: [Field] { typeFields + [.maxConcurrency, .maxErrors] }
+
+    private var typeFields: [Field] {
         switch commandType {
         case .runCommand: [.type, .targets, .command, .timeout]
         case .updatePackage: [.type, .targets, .action, .packages, .manager, .timeout]
@@ -90,7 +107,9 @@ public struct RunForm: Sendable {
         }
     }
 
+    /// Moves the focus down, wrapping at the end.
     public mutating func nextField() { moveFocus(by: 1) }
+    /// Moves the focus up, wrapping at the top.
     public mutating func previousField() { moveFocus(by: -1) }
 
     private mutating func moveFocus(by step: Int) {
@@ -148,6 +167,10 @@ public struct RunForm: Sendable {
         case .timeout:
             if case .char(let c) = key, !c.isNumber { return true }
             return timeout.handle(key)
+        case .maxConcurrency, .maxErrors:
+            // A count or a percentage: other characters could only be a mistake.
+            if case .char(let c) = key, !c.isNumber, c != "%" { return true }
+            return focus == .maxConcurrency ? maxConcurrency.handle(key) : maxErrors.handle(key)
         default: return false
         }
     }
@@ -164,29 +187,6 @@ public struct RunForm: Sendable {
     static func cycled<T: Equatable>(_ options: [T], from current: T, forward: Bool) -> T {
         guard let index = options.firstIndex(of: current), !options.isEmpty else { return options.first ?? current }
         return options[(index + (forward ? 1 : options.count - 1)) % options.count]
-    }
-
-    /// The node ids the targets field names, resolved against the known nodes.
-    ///
-    /// `k=v` terms (comma or space separated) select active nodes whose attributes all match;
-    /// `all` or `*` selects every active node; anything else is a list of node ids.
-    public func resolveTargets(in nodes: [NodeInfo]) -> [String] {
-        let terms = targets.text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
-        guard !terms.isEmpty else { return [] }
-        if terms == ["all"] || terms == ["*"] {
-            return nodes.filter { $0.status == .active }.map(\.nodeId)
-        }
-        if terms.allSatisfy({ $0.contains("=") }) {
-            let pairs = terms.map { term -> (String, String) in
-                let parts = term.split(separator: "=", maxSplits: 1).map(String.init)
-                return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
-            }
-            return nodes.filter { node in
-                node.status == .active && pairs.allSatisfy { node.attrs[$0.0] == $0.1 }
-            }.map(\.nodeId)
-        }
-        var seen = Set<String>()
-        return terms.filter { seen.insert($0).inserted }
     }
 }
 
@@ -209,7 +209,7 @@ extension RunForm {
 
     /// Takes the server's list. The newest artifact is picked unless the operator already chose;
     /// a chosen one that disappeared is dropped rather than swapped for another version.
-    public mutating func setArtifacts(_ result: Result<[ArtifactInfo], APIError>) {
+    public mutating func setArtifacts(_ result: Result<[ArtifactInfo], FleetAPIError>) {
         switch result {
         case .failure(let error):
             artifacts = .failed(error.description)
@@ -253,8 +253,12 @@ extension RunForm {
 
 /// A form the console cannot send, with every reason.
 public struct FormError: Error, Hashable, Sendable {
+    /// Every reason, in the order of the fields.
     public var problems: [String]
+    /// The reasons on one line.
     public var message: String { problems.joined(separator: "; ") }
+    /// A form with one problem.
     public init(_ message: String) { self.problems = [message] }
+    /// A form with these problems.
     public init(problems: [String]) { self.problems = problems }
 }

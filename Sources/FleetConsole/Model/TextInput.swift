@@ -1,9 +1,11 @@
 /// A one-line text field: characters, a cursor, and the editing keys of a shell prompt.
 public struct TextInput: Hashable, Sendable {
+    /// The text typed.
     public private(set) var text: String
     /// Cursor position in characters.
     public private(set) var position: Int
 
+    /// A field holding `text`, the cursor after it.
     public init(_ text: String = "") {
         self.text = text
         self.position = text.count

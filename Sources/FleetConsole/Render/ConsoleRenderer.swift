@@ -10,6 +10,7 @@ public enum ConsoleRenderer {
     /// Rows of content for a screen of `size` (tables use one of them for their header).
     public static func contentRows(_ size: TerminalSize) -> Int { max(1, size.rows - chromeRows) }
 
+    /// The frame for `state` on a screen of `size`; ages are counted to `now`.
     public static func render(_ state: ConsoleState, size: TerminalSize, now: Date) -> Frame {
         let width = max(1, size.columns)
         guard size.rows >= 8, size.columns >= 40 else {

@@ -33,9 +33,13 @@ enum FormRenderer {
             case .timeout:
                 line.spans += input(form.timeout, width: 8, focused: focused)
                 if form.commandType != .runCommand { line.append("  empty: no limit", .dim) }
+            case .maxConcurrency:
+                line = rolloutRow(form)
+            case .maxErrors:
+                continue  // on the row of max concurrency
             }
             lines.append(line)
-            if field == .type || field == .targets { lines += targetsFooter(field, form: form, nodes: nodes) }
+            if field == .type || field == .targets { lines += targetsFooter(field, form: form, nodes: nodes, width: width) }
         }
         lines.append(StyledLine())
         if form.showProblems {
@@ -44,7 +48,8 @@ enum FormRenderer {
             if problems.count > 4 { lines.append(StyledLine("   ✗ … and \(problems.count - 4) more", .error)) }
             if !problems.isEmpty { lines.append(StyledLine()) }
         }
-        lines += hints(form)
+        // The hints are the first thing to give up when the form is taller than the screen.
+        lines += hints(form).prefix(max(0, rows - lines.count))
         return (title(form.commandType), lines)
     }
 
@@ -56,29 +61,13 @@ enum FormRenderer {
         }
     }
 
-    /// The marker and label column of a row.
-    static func label(_ field: RunForm.Field, focused: Bool) -> StyledLine {
+    /// The marker and label column of a row (`text` instead of the field's own label).
+    static func label(_ field: RunForm.Field, focused: Bool, text: String? = nil) -> StyledLine {
         var line = StyledLine()
         line.append(focused ? " ▸ " : "   ", .menuKey, [.bold])
-        line.append(field.label, width: 12, focused ? .title : .normal, focused ? [.bold] : [])
+        line.append(text ?? field.label, width: 12, focused ? .title : .normal, focused ? [.bold] : [])
         line.append(" ")
         return line
-    }
-
-    /// A blank line after the type; after the targets, the nodes they resolve to and a blank.
-    static func targetsFooter(_ field: RunForm.Field, form: RunForm, nodes: NodesModel) -> [StyledLine] {
-        guard field == .targets else { return [StyledLine()] }
-        let ids = form.resolveTargets(in: nodes.nodes)
-        var resolved = StyledLine(String(repeating: " ", count: indent))
-        if ids.isEmpty {
-            resolved.append("→ no nodes", .warn)
-        } else {
-            let unknown = ids.filter { id in !nodes.nodes.contains { $0.nodeId == id } }
-            resolved.append("→ \(ids.count) node\(ids.count == 1 ? "" : "s"): ", .dim)
-            resolved.append(ids.prefix(8).joined(separator: ", ") + (ids.count > 8 ? ", …" : ""), .ok)
-            if !unknown.isEmpty { resolved.append("  (unknown: \(unknown.prefix(3).joined(separator: ", ")))", .error) }
-        }
-        return [resolved, StyledLine()]
     }
 
     /// A choice row: every option, the chosen one as `(•)` (reversed while focused).
@@ -103,7 +92,7 @@ enum FormRenderer {
             case .updatePackage: "Packages: names separated by spaces, pinned as name=version if needed."
             case .updateAgent: "Nodes fetch it, verify the SHA-256, swap, restart; unhealthy ones roll back."
             }
-        var lines = [StyledLine("   Targets: ids (a,b,c), attribute selectors (region=eu-west role=db), or all.", .dim)]
+        var lines = [StyledLine("   Targets: ids (a,b,c), or a selector: region=eu-west,role in (web,db) or *", .dim)]
         lines.append(StyledLine("   " + about, .dim))
         lines.append(StyledLine("   ctrl-t: next type · ←/→ or space: change a choice · tab: next field", .dim))
         return lines

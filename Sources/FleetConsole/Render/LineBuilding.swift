@@ -29,11 +29,6 @@ extension StyledLine {
         return out
     }
 
-    /// The same row with `attributes` added to every span (the cursor row gets `.reverse`).
-    public func adding(_ attributes: TextAttributes) -> StyledLine {
-        StyledLine(spans.map { Span($0.text, $0.role, $0.attributes.union(attributes)) })
-    }
-
     /// The same row drawn as the cursor row: one uniform highlight, so colours don't clash.
     public func highlighted() -> StyledLine {
         StyledLine(spans.map { Span($0.text, .cursor, $0.attributes.subtracting(.reverse)) })

@@ -7,9 +7,42 @@ extension TableRenderer {
     static let resultLines = 3
 
     /// Table rows the Command view has in `rows` of content: RunCommand uses three for its
-    /// info, command line and header; the update types a blank and the cursor row's result too.
-    static func commandDataRows(_ detail: CommandDetail?, rows: Int) -> Int {
-        max(0, rows - (detail?.command.commandType == .runCommand || detail == nil ? 3 : 4 + resultLines))
+    /// info, command line and header, plus the targeting lines; the update types a blank and
+    /// the cursor row's result too.
+    static func commandDataRows(_ model: CommandModel?, rows: Int) -> Int {
+        let detail = model?.detail
+        let fixed = detail?.command.commandType == .runCommand || detail == nil ? 3 : 4 + resultLines
+        return max(0, rows - fixed - (model.map(targetingLines)?.count ?? 0))
+    }
+
+    /// The selector the targets came from, the rollout's progress and the nodes waiting for a
+    /// slot; nothing for a command sent to ids without bounds.
+    static func targetingLines(_ model: CommandModel) -> [StyledLine] {
+        guard let summary = model.detail?.command else { return [] }
+        func line(_ label: String, _ text: String, _ role: Role) -> StyledLine {
+            var line = StyledLine(" ")
+            line.append(label, width: 10, .dim)
+            line.append(TextWidth.sanitize(text), role)
+            return line
+        }
+        var lines: [StyledLine] = []
+        if let selector = summary.selector {
+            var row = line("selector", selector, .info)
+            row.append("  → \(summary.targetCount) node\(summary.targetCount == 1 ? "" : "s")", .dim)
+            lines.append(row)
+        }
+        guard let rollout = summary.rollout else { return lines }
+        lines.append(line("rollout", rollout.progress(summary.counts), rollout.stoppedReason == nil ? .normal : .warn))
+        let queued = summary.counts.queued
+        if queued > 0 {
+            let names = model.waitingNodes.prefix(min(queued, Poller.waitingShown))
+            let text =
+                names.isEmpty
+                ? "\(queued) node\(queued == 1 ? "" : "s")"
+                : names.joined(separator: ", ") + (queued > names.count ? ", … (\(queued) in all)" : "")
+            lines.append(line("waiting", text, .dim))
+        }
+        return lines
     }
 
     static func command(_ model: CommandModel?, width: Int, rows: Int, now: Date) -> (String, [StyledLine]) {
@@ -32,7 +65,8 @@ extension TableRenderer {
         } else {
             lines.append(StyledLine(" " + TextWidth.sanitize(summary.payload.detailText), .normal, [.bold]))
         }
-        let dataRows = commandDataRows(detail, rows: rows)
+        lines += targetingLines(model)
+        let dataRows = commandDataRows(model, rows: rows)
         let top = firstRow(model.cursor, rows: dataRows)
         let invocations = detail.invocations
         let shown = top..<min(invocations.count, top + dataRows)

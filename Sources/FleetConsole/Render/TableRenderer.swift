@@ -72,8 +72,13 @@ enum TableRenderer {
         let top = firstRow(model.cursor, rows: dataRows)
         let typeWidth = width >= 100 ? 13 : 10
         let statesWidth = width >= 100 ? 22 : 16
+        // A selector is shown instead of the count: it says which nodes better than a number does.
+        // Sized over the whole page fetched, so the column does not jump while scrolling.
+        let selectors = model.commands.compactMap(\.selector)
+        let targetsWidth = selectors.isEmpty ? 4 : min(width >= 100 ? 24 : 14, max(7, selectors.map(TextWidth.width).max() ?? 0))
         var columns = [
-            Column(title: "ID", width: 8), Column(title: "TYPE", width: typeWidth), Column(title: "TGTS", width: 4, right: true),
+            Column(title: "ID", width: 8), Column(title: "TYPE", width: typeWidth),
+            Column(title: selectors.isEmpty ? "TGTS" : "TARGETS", width: targetsWidth, right: selectors.isEmpty),
             Column(title: "STATES", width: statesWidth), Column(title: "BY", width: 8), Column(title: "AGE", width: 5, right: true),
         ]
         let used = columns.reduce(0) { $0 + $1.width + 1 }
@@ -87,7 +92,11 @@ enum TableRenderer {
             line.append(" ")
             line.append(command.commandType.rawValue, width: typeWidth)
             line.append(" ")
-            line.append("\(command.targetCount)", width: 4, alignRight: true)
+            if let selector = command.selector {
+                line.append(TextWidth.clip(TextWidth.sanitize(selector), to: targetsWidth), width: targetsWidth, .info)
+            } else {
+                line.append("\(command.targetCount)", width: targetsWidth, alignRight: true)
+            }
             line.append(" ")
             var states = StyledLine(Format.counts(command.counts)).fitted(to: statesWidth)
             states.spans.append(Span(" "))

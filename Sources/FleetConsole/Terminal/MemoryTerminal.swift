@@ -8,8 +8,10 @@ public final class MemoryTerminal: Terminal {
     public private(set) var lastFrame: Frame?
     /// How many frames were drawn.
     public private(set) var drawCount = 0
+    /// Whether `restore()` was called.
     public private(set) var restored = false
 
+    /// A terminal of `size`, with or without colour.
     public init(size: TerminalSize, supportsColor: Bool = true) {
         self.size = size
         self.supportsColor = supportsColor

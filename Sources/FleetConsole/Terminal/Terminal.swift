@@ -1,8 +1,11 @@
 /// A screen size in character cells.
 public struct TerminalSize: Hashable, Sendable {
+    /// Rows, top to bottom.
     public var rows: Int
+    /// Cells per row.
     public var columns: Int
 
+    /// A size of `rows` by `columns` cells.
     public init(rows: Int, columns: Int) {
         self.rows = rows
         self.columns = columns
@@ -29,19 +32,28 @@ public enum Role: Hashable, Sendable, CaseIterable {
 
 /// Attributes that apply on top of a role's colour.
 public struct TextAttributes: OptionSet, Hashable, Sendable {
+    /// The attribute bits.
     public let rawValue: UInt8
+    /// Attributes from their bits.
     public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// Bold text.
     public static let bold = TextAttributes(rawValue: 1)
+    /// Foreground and background swapped.
     public static let reverse = TextAttributes(rawValue: 2)
+    /// Underlined text.
     public static let underline = TextAttributes(rawValue: 4)
 }
 
 /// A run of text in one style.
 public struct Span: Hashable, Sendable {
+    /// The characters.
     public var text: String
+    /// What the text means (the driver picks its colour).
     public var role: Role
+    /// Attributes on top of the role's colour.
     public var attributes: TextAttributes
 
+    /// A span of `text` in `role`.
     public init(_ text: String, _ role: Role = .normal, _ attributes: TextAttributes = []) {
         self.text = text
         self.role = role
@@ -51,8 +63,10 @@ public struct Span: Hashable, Sendable {
 
 /// One screen row: spans laid out left to right, never wider than the screen.
 public struct StyledLine: Hashable, Sendable {
+    /// The spans, left to right.
     public var spans: [Span]
 
+    /// A row of these spans.
     public init(_ spans: [Span] = []) { self.spans = spans }
     public init(_ text: String, _ role: Role = .normal, _ attributes: TextAttributes = []) {
         self.spans = [Span(text, role, attributes)]
@@ -66,9 +80,12 @@ public struct StyledLine: Hashable, Sendable {
 
 /// A whole screen: exactly `size.rows` lines, each clipped to `size.columns`.
 public struct Frame: Hashable, Sendable {
+    /// The screen the frame is for.
     public var size: TerminalSize
+    /// The rows, top to bottom.
     public var lines: [StyledLine]
 
+    /// A frame of `lines` for a screen of `size`.
     public init(size: TerminalSize, lines: [StyledLine]) {
         self.size = size
         self.lines = lines

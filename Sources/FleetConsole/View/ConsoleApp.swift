@@ -5,6 +5,7 @@ import Foundation
 ///
 /// Owns the terminal for its lifetime and restores it on every way out.
 public final class ConsoleApp {
+    /// What is on screen, as a value.
     public private(set) var state: ConsoleState
     private let terminal: any Terminal
     private let api: any FleetAPI
@@ -13,6 +14,8 @@ public final class ConsoleApp {
     private var pollTask: Task<Void, Never>?
     private var tailTask: Task<Void, Never>?
     private let now: @Sendable () -> Date
+    /// What the poller's interval and the tail's pauses are timed on.
+    private let clock: any Clock<Duration>
     private var dirty = true
     private var lastDraw = Date.distantPast
     /// Time a tick may spend cutting log output into lines; the rest waits for the next tick,
@@ -23,13 +26,16 @@ public final class ConsoleApp {
     /// Time spent building and drawing the last frame.
     public private(set) var lastFrameTime: Duration = .zero
 
+    /// A console on `terminal` talking to `api`; background waits run on `clock` and the
+    /// screen's times come from `now` (tests fix both).
     public init(terminal: any Terminal, api: any FleetAPI, serverURL: String, pollInterval: Duration = .seconds(2),
-        now: @escaping @Sendable () -> Date = { Date() })
+        clock: any Clock<Duration> = ContinuousClock(), now: @escaping @Sendable () -> Date = { Date() })
     {
         self.terminal = terminal
         self.api = api
         self.state = ConsoleState(serverURL: serverURL)
-        self.poller = Poller(api: api, inbox: inbox, interval: pollInterval)
+        self.poller = Poller(api: api, inbox: inbox, interval: pollInterval, clock: clock)
+        self.clock = clock
         self.now = now
     }
 
@@ -140,11 +146,9 @@ public final class ConsoleApp {
     /// Hands an event to the loop as if a background task had posted it (tests, benchmarks).
     public func post(_ event: ConsoleEvent) { inbox.post(event) }
 
-    /// Waits until background work posted something or `timeout` passed (tests).
+    /// Waits until background work posted something or `timeout` passed on the real clock (tests).
     public func waitForEvents(timeout: Duration) async {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while clock.now < deadline, !inbox.hasPending { try? await Task.sleep(for: .milliseconds(5)) }
+        await inbox.waitForEvents(timeout: timeout)
     }
 
     private func perform(_ effect: Effect) {
@@ -155,18 +159,18 @@ public final class ConsoleApp {
             poller.kick()
         case .submit(let request):
             Task.detached {
-                do throws(APIError) { inbox.post(.submitted(try await api.submit(request))) } catch { inbox.post(.actionFailed("submit", error)) }
+                do throws(FleetAPIError) { inbox.post(.submitted(try await api.submit(request))) } catch { inbox.post(.actionFailed("submit", error)) }
             }
         case .cancel(let id):
             Task.detached {
-                do throws(APIError) { inbox.post(.cancelled(try await api.cancel(id))) } catch { inbox.post(.actionFailed("cancel", error)) }
+                do throws(FleetAPIError) { inbox.post(.cancelled(try await api.cancel(id))) } catch { inbox.post(.actionFailed("cancel", error)) }
             }
         case .revoke(let ids):
             Task.detached {
                 var done: [String] = []
                 var failed: [String: String] = [:]
                 for id in ids {
-                    do throws(APIError) {
+                    do throws(FleetAPIError) {
                         _ = try await api.revoke(id)
                         done.append(id)
                     } catch {
@@ -177,7 +181,7 @@ public final class ConsoleApp {
             }
         case .startTail(let generation, let commandId, let nodeId):
             tailTask?.cancel()
-            let tailer = LogTailer(api: api, commandId: commandId, nodeId: nodeId)
+            let tailer = LogTailer(api: api, commandId: commandId, nodeId: nodeId, clock: clock)
             let limit = Self.logBytesQueued
             tailTask = Task.detached {
                 await tailer.run(
@@ -187,30 +191,22 @@ public final class ConsoleApp {
         case .stopTail:
             tailTask?.cancel()
             tailTask = nil
+        case .loadInvocations(let request):
+            Task.detached {
+                do throws(FleetAPIError) {
+                    inbox.post(.invocations(request, .success(try await api.command(request))))
+                } catch {
+                    inbox.post(.invocations(request, .failure(error)))
+                }
+            }
         case .loadArtifacts:
             Task.detached {
-                do throws(APIError) {
+                do throws(FleetAPIError) {
                     inbox.post(.artifacts(.success(try await api.artifacts().artifacts)))
                 } catch {
                     inbox.post(.artifacts(.failure(error)))
                 }
             }
         }
-    }
-}
-
-extension EventInbox {
-    var hasPending: Bool { !isEmpty }
-}
-
-extension ConsoleState {
-    /// Sizes the viewport and keeps every cursor on screen for a terminal of `size`.
-    public mutating func layout(size: TerminalSize) {
-        let rows = ConsoleRenderer.contentRows(size)
-        viewportRows = rows
-        nodes.cursor.scrollIntoView(rows: rows - 1)
-        commands.cursor.scrollIntoView(rows: rows - 1)
-        let commandRows = TableRenderer.commandDataRows(command?.detail, rows: rows)
-        command?.cursor.scrollIntoView(rows: commandRows)
     }
 }

@@ -5,6 +5,12 @@ extension ConsoleState {
     /// Whether the Logs view is open on the tail of `generation` (older tails' pages are dropped).
     public func hasLogs(_ generation: Int) -> Bool { logs != nil && generation == logGeneration }
 
+    /// The next page of the Command view's invocations, when its cursor nears the end of those loaded.
+    mutating func pageEffects() -> [Effect] {
+        guard case .command = screen, let request = command?.nextPageToLoad(within: viewportRows) else { return [] }
+        return [.loadInvocations(request)]
+    }
+
     /// Applies what a background task reported; returns follow-up effects.
     public mutating func apply(_ event: ConsoleEvent, now: Date) -> [Effect] {
         switch event {
@@ -15,6 +21,18 @@ extension ConsoleState {
         case .command(let detail):
             if command?.commandId == detail.command.commandId { command?.replace(detail) }
             if logs?.commandId == detail.command.commandId { logs?.targetCount = detail.command.targetCount }
+            return pageEffects()
+        case .invocations(let request, let result):
+            guard command?.commandId == request.commandId else { return [] }
+            switch result {
+            case .success(let page): command?.apply(request, page)
+            case .failure(let error):
+                // Asked again on the next key or poll, not at once: a server that is down would loop.
+                command?.loadFailed(request)
+                say("loading invocations failed: \(error.description)", error: true, now: now, seconds: 8)
+                return []
+            }
+            return pageEffects()
         case .log(let generation, let tailEvent):
             guard generation == logGeneration, logs != nil else { return [] }
             switch tailEvent {

@@ -4,18 +4,31 @@ import Foundation
 /// The whole console as a value: models of every view plus the modal bits. Keys and server
 /// events change it (see the `+Keys` and `+Events` files); the renderer draws it.
 public struct ConsoleState: Sendable {
+    /// The open screens, the root first: the breadcrumb trail.
     public var stack: [Screen] = [.nodes]
+    /// The node list.
     public var nodes = NodesModel()
+    /// The command history.
     public var commands = CommandsModel()
+    /// The command opened last, while its screen is on the stack.
     public var command: CommandModel?
+    /// The Logs view's tail, while it is open.
     public var logs: LogTailModel?
+    /// The Run form, while it is open.
     public var form: RunForm?
+    /// The filter or search input, while it is open.
     public var prompt: Prompt?
+    /// The question that must be answered before anything else.
     public var confirm: Confirmation?
+    /// Whether the help screen covers the view (any key closes it).
     public var showHelp = false
+    /// The message on the bottom row.
     public var flash: Flash?
+    /// Whether the last poll got through.
     public var connection = Connection.connecting
+    /// The agent-svc URL shown in the header.
     public var serverURL: String
+    /// Set when the operator quit; the loop ends.
     public var quitRequested = false
     /// Incremented for every tail started, so pages of an old tail are ignored.
     public private(set) var logGeneration = 0
@@ -24,6 +37,7 @@ public struct ConsoleState: Sendable {
     /// Lines of scrollback the Logs view keeps.
     public var logCapacity = 50_000
 
+    /// The console as it starts: the node list, nothing loaded.
     public init(serverURL: String) {
         self.serverURL = serverURL
     }
@@ -36,7 +50,8 @@ public struct ConsoleState: Sendable {
         switch screen {
         case .nodes, .run: .nodes
         case .commands: .commands
-        case .command(let id), .logs(let id, _): .command(id)
+        case .command(let id): .command(id, page: command?.commandId == id ? command?.cursorPage : nil)
+        case .logs(let id, _): .command(id, page: nil)
         }
     }
 

@@ -12,18 +12,22 @@ public enum Action: Hashable, Sendable {
 
 /// One key binding: data, so the menu and the help screen are generated from the same table.
 public struct KeyBinding: Hashable, Sendable {
+    /// The keys that trigger it.
     public var keys: [Key]
     /// How the key is written in the menu and help ("enter", "space", "/").
     public var label: String
     /// The menu row's name for it.
     public var short: String
+    /// The help screen's line for it.
     public var help: String
+    /// What it does.
     public var action: Action
     /// Shown in the one-line menu (help always lists it).
     public var inMenu: Bool
     /// Destructive: drawn in red, and always confirmed.
     public var dangerous: Bool
 
+    /// A binding of `keys` to `action`, listed as `label` `short` (menu) and `help`.
     public init(_ keys: [Key], _ label: String, _ short: String, _ help: String, _ action: Action, menu: Bool = true,
         dangerous: Bool = false)
     {

@@ -1,12 +1,16 @@
-import FleetProtocol
 import Foundation
 
 /// A view of the console; the stack of them is the breadcrumb trail.
 public enum Screen: Hashable, Sendable {
+    /// The node list (the root).
     case nodes
+    /// The command history.
     case commands
+    /// One command and its invocations.
     case command(UUID)
+    /// A command's output, of one node or (nil) of all targets.
     case logs(UUID, node: String?)
+    /// The Run form.
     case run
 
     /// The crumb shown in the trail.
@@ -21,68 +25,10 @@ public enum Screen: Hashable, Sendable {
     }
 }
 
-/// Everything the console does besides changing its own state: run by ``ConsoleApp``.
-public enum Effect: Hashable, Sendable {
-    case submit(SubmitCommandRequest)
-    case cancel(UUID)
-    case revoke([String])
-    /// Start tailing; events carry `generation` so a stale tail's pages are dropped.
-    case startTail(generation: Int, commandId: UUID, nodeId: String?)
-    case stopTail
-    /// Poll now instead of at the next tick.
-    case refresh
-    /// Fetch the uploaded artifacts for the Run form's UpdateAgent picker.
-    case loadArtifacts
-}
-
-/// What the background tasks report back to the console loop.
-public enum ConsoleEvent: Sendable {
-    case nodes([NodeInfo])
-    case commands([CommandSummary])
-    case command(CommandDetail)
-    case log(generation: Int, LogTailEvent)
-    case submitted(SubmitCommandResponse)
-    case cancelled(CancelResponse)
-    case revoked(done: [String], failed: [String: String])
-    /// The artifact list for the Run form, or why it could not be fetched.
-    case artifacts(Result<[ArtifactInfo], APIError>)
-    /// An operator action failed (the text says which).
-    case actionFailed(String, APIError)
-    /// A poll succeeded / failed to reach the server.
-    case reachable
-    case unreachable(APIError)
-}
-
-/// A modal yes/no question guarding a dangerous or outgoing action.
-public struct Confirmation: Hashable, Sendable {
-    public var title: String
-    public var lines: [String]
-    public var effect: Effect
-    public var dangerous: Bool
-}
-
-/// A one-line input at the bottom: the node filter or the log search.
-public struct Prompt: Hashable, Sendable {
-    public enum Kind: Hashable, Sendable { case filter, search }
-    public var kind: Kind
-    public var input: TextInput
-}
-
-/// A short message on the bottom row.
-public struct Flash: Hashable, Sendable {
-    public var text: String
-    public var isError: Bool
-    public var until: Date
-}
-
-/// Whether the last poll got through.
-public enum Connection: Hashable, Sendable {
-    case connecting
-    case connected
-    case unreachable(String, since: Date)
-}
-
-/// What the poller should fetch for the screen on top.
-public enum Focus: Hashable, Sendable {
-    case nodes, commands, command(UUID)
+extension Screen {
+    /// Whether this is a Logs view (of any command and node).
+    var isLogs: Bool {
+        if case .logs = self { return true }
+        return false
+    }
 }

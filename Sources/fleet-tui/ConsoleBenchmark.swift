@@ -1,86 +1,19 @@
+import FleetConsole
 import FleetProtocol
 import Foundation
 
-/// A server that exists only in memory: `nodeCount` nodes and one command whose output is
-/// `outputBytes` of generated lines. Used by the benchmark and by tests.
-public struct SyntheticFleetAPI: FleetAPI {
-    public let nodeCount: Int
-    public let outputBytes: Int64
-    public let chunkBytes: Int
-    public let commandId = UUID(uuidString: "00000000-0000-4000-8000-00000000beef") ?? UUID()
-    private let block: String
-    private let now = Date()
-
-    public init(nodeCount: Int, outputBytes: Int64 = 0, chunkBytes: Int = 4096) {
-        self.nodeCount = nodeCount
-        self.outputBytes = outputBytes
-        self.chunkBytes = chunkBytes
-        var text = ""
-        var n = 0
-        while text.utf8.count < chunkBytes {
-            let worker = String(n % 97)
-            let bytes = String(n * 37)
-            text += "2026-11-29T05:00:00Z worker[\(worker)] processed batch \(n) in 12ms status=ok bytes=\(bytes)\n"
-            n += 1
-        }
-        block = String(text.utf8.prefix(chunkBytes)) ?? text
-    }
-
-    public func listNodes(limit: Int, cursor: String?) async throws(APIError) -> NodeListResponse {
-        let start = cursor.flatMap(Int.init) ?? 0
-        let end = min(nodeCount, start + limit)
-        let regions = ["eu-west", "eu-central", "us-east", "us-west", "ap-south"]
-        var nodes: [NodeInfo] = []
-        nodes.reserveCapacity(end - start)
-        for i in start..<end {
-            let attrs: [String: String] = ["region": regions[i % regions.count], "role": i % 3 == 0 ? "db" : "web", "arch": "x86_64"]
-            let status: NodeStatus = i % 500 == 0 ? .revoked : .active
-            let seen: Date = now.addingTimeInterval(-Double(i % 120))
-            nodes.append(NodeInfo(
-                nodeId: String(format: "edge-%05d", i), attrs: attrs, status: status, online: i % 7 != 0,
-                agentVersion: "0.1.\(i % 3)", registeredAt: now.addingTimeInterval(-86_400), lastSeenAt: seen))
-        }
-        return NodeListResponse(nodes: nodes, nextCursor: end < nodeCount ? String(end) : nil)
-    }
-
-    public func listCommands(limit: Int, cursor: String?) async throws(APIError) -> CommandListResponse {
-        CommandListResponse(commands: [], nextCursor: nil)
-    }
-
-    public func command(_ id: UUID) async throws(APIError) -> CommandDetail {
-        throw .server(status: 404, code: "not_found", message: "synthetic")
-    }
-
-    public func logs(_ id: UUID, nodeId: String?, cursor: String?, limit: Int, wait: Int) async throws(APIError) -> LogPage {
-        var offset = cursor.flatMap(Int64.init) ?? 0
-        var chunks: [LogChunk] = []
-        while chunks.count < limit, offset < outputBytes {
-            chunks.append(LogChunk(offset: offset, stream: .stdout, data: block, nodeId: nodeId ?? "edge-00001"))
-            offset += Int64(block.utf8.count)
-        }
-        return LogPage(commandId: id, nodeId: nodeId, chunks: chunks, nextCursor: String(offset), complete: offset >= outputBytes)
-    }
-
-    public func submit(_ request: SubmitCommandRequest) async throws(APIError) -> SubmitCommandResponse {
-        throw .unreachable("synthetic")
-    }
-    public func cancel(_ id: UUID) async throws(APIError) -> CancelResponse { throw .unreachable("synthetic") }
-    public func revoke(_ nodeId: String) async throws(APIError) -> RevokeResponse { throw .unreachable("synthetic") }
-    public func artifacts() async throws(APIError) -> ArtifactList { ArtifactList(artifacts: []) }
-}
-
 /// Frame time and memory of the console with many nodes and a fast tail, without a terminal
 /// or a network: the model, renderer and loop are what is measured.
-public enum ConsoleBenchmark {
+enum ConsoleBenchmark {
     /// One measured figure.
-    public struct Figure: Sendable, CustomStringConvertible {
-        public var name: String
-        public var value: String
-        public var description: String { "\(name): \(value)" }
+    struct Figure: Sendable, CustomStringConvertible {
+        var name: String
+        var value: String
+        var description: String { "\(name): \(value)" }
     }
 
     /// Resident set size and its peak, in MiB, from /proc/self/status.
-    public static func memory() -> (rss: Double, peak: Double) {
+    static func memory() -> (rss: Double, peak: Double) {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return (0, 0) }
         func value(_ key: String) -> Double {
             guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key) }) else { return 0 }
@@ -94,7 +27,7 @@ public enum ConsoleBenchmark {
     }
 
     /// 10,000 nodes listed: load, frames while moving, a filter keystroke.
-    public static func nodes(count: Int = 10_000, frames: Int = 200, size: TerminalSize = TerminalSize(rows: 40, columns: 120))
+    static func nodes(count: Int = 10_000, frames: Int = 200, size: TerminalSize = TerminalSize(rows: 40, columns: 120))
         async -> [Figure]
     {
         let clock = ContinuousClock()
@@ -147,7 +80,7 @@ public enum ConsoleBenchmark {
 
     /// A fast tail: `bytes` of output through the real tail loop and console loop, drawing a
     /// frame per tick as the app does.
-    public static func tail(bytes: Int64 = 100 * 1024 * 1024, size: TerminalSize = TerminalSize(rows: 40, columns: 120)) async
+    static func tail(bytes: Int64 = 100 * 1024 * 1024, size: TerminalSize = TerminalSize(rows: 40, columns: 120)) async
         -> [Figure]
     {
         let clock = ContinuousClock()
@@ -188,4 +121,17 @@ public enum ConsoleBenchmark {
             Figure(name: "RSS during / after / peak", value: String(format: "%.1f / %.1f / %.1f MiB", peakRSS, mem.rss, mem.peak)),
         ]
     }
+}
+
+/// `fleet-tui --benchmark`: frame time and RSS with 10,000 nodes and a 100 MiB tail, in memory.
+func runBenchmark() {
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        print("== 10,000 nodes (120x40)")
+        for figure in await ConsoleBenchmark.nodes() { print("  \(figure)") }
+        print("== 100 MiB tail (120x40, 50,000 lines of scrollback)")
+        for figure in await ConsoleBenchmark.tail() { print("  \(figure)") }
+        done.signal()
+    }
+    done.wait()
 }
