@@ -3,7 +3,7 @@
 # Postgres cluster (scripts/lib/postgres.sh) on a free port, real HTTP, real processes.
 #
 #   scripts/e2e.sh                 build both binaries, run every e2e test
-#   scripts/e2e.sh -k seed -x      extra arguments go to pytest
+#   scripts/e2e.sh -k readme -x    extra arguments go to pytest
 #
 # Environment: E2E_SKIP_BUILD=1 (use the binaries already in .build/debug),
 # E2E_BIN_DIR (take the binaries from elsewhere), E2E_LOG_LEVEL (default info),

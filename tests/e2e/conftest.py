@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import itertools
 import os
-import secrets
 import shutil
 import signal
-import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
 
-from harness import (
-    REPO, AgentService, Api, NodeAgentProcess, clean_environment, free_port, kill_tagged, tail,
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))  # fleet_harness, shared with tests/tui
+
+from fleet_harness import REPO, Fleet, PostgresCluster, tail  # noqa: E402
+from harness import Api, clean_environment, kill_tagged  # noqa: E402
 
 # Hard limit per test (the tests themselves aim for well under it).
 TEST_TIMEOUT_SEC = int(os.environ.get("E2E_TEST_TIMEOUT", "90"))
@@ -62,29 +62,21 @@ def binaries(e2e_root):
 @pytest.fixture(scope="session")
 def pg_cluster(e2e_root):
     """A throwaway Postgres cluster (scripts/lib/postgres.sh) on a free port."""
-    directory = e2e_root / "pg"
-    helper = REPO / "scripts" / "lib" / "postgres.sh"
-    script = '. "$1" && pg_start "$2" && echo "PGPORT=$PGPORT"'
-    result = subprocess.run(
-        ["bash", "-c", script, "_", str(helper), str(directory)], capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        pytest.exit(f"could not start Postgres:\n{result.stdout}\n{result.stderr}", returncode=2)
-    port = int([line for line in result.stdout.splitlines() if line.startswith("PGPORT=")][-1].split("=", 1)[1])
-    yield {"host": "127.0.0.1", "port": port, "dir": directory}
-    subprocess.run(["bash", "-c", '. "$1" && pg_stop "$2"', "_", str(helper), str(directory)], timeout=60)
+    cluster = PostgresCluster(e2e_root / "pg")
+    try:
+        cluster.start()
+    except RuntimeError as error:
+        pytest.exit(str(error), returncode=2)
+    yield cluster
+    cluster.stop()
 
 
 _database_numbers = itertools.count(1)
 _test_numbers = itertools.count(1)
 
 
-def create_database(cluster: dict) -> str:
-    name = f"e2e_{next(_database_numbers)}_{uuid.uuid4().hex[:6]}"
-    subprocess.run(
-        ["psql", "-h", cluster["host"], "-p", str(cluster["port"]), "-U", "postgres", "-v", "ON_ERROR_STOP=1",
-         "-qc", f"CREATE DATABASE {name}"],
-        check=True, capture_output=True, timeout=60)
-    return name
+def database_name() -> str:
+    return f"e2e_{next(_database_numbers)}_{uuid.uuid4().hex[:6]}"
 
 
 @pytest.fixture(autouse=True)
@@ -99,48 +91,15 @@ def per_test_timeout():
     signal.signal(signal.SIGALRM, previous)
 
 
-class Fleet:
-    """One test's world: a database, agent-svc, and the node-agents the test starts."""
+class E2EFleet(Fleet):
+    """One test's world: a database, agent-svc, and the node-agents the test starts; every
+    process carries the test's tag, and no secret may reach a log."""
 
-    def __init__(self, directory: Path, binaries: dict, cluster: dict, tag: str):
-        self.dir = directory
-        self.binaries = binaries
+    def __init__(self, directory: Path, binaries: dict, cluster: PostgresCluster, tag: str):
+        super().__init__(directory, binaries, cluster, cluster.create_database(database_name()),
+                         base_env=clean_environment(tag), log_level=LOG_LEVEL, operator_name="e2e-operator")
         self.tag = tag
-        self.secret = secrets.token_hex(32)
-        self.enrollment_token = secrets.token_hex(16)
-        self.database = create_database(cluster)
-        self.base_env = clean_environment(tag)
-        self.svc_env = dict(
-            self.base_env,
-            JWT_SIGNING_SECRET=self.secret, ENROLLMENT_TOKEN=self.enrollment_token,
-            DB_HOST=cluster["host"], DB_PORT=str(cluster["port"]), DB_USER="postgres", DB_NAME=self.database,
-            PORT=str(free_port()), HOST="127.0.0.1", MIGRATIONS_DIR=str(REPO / "migrations"), LOG_LEVEL=LOG_LEVEL)
-        self.svc = AgentService(binaries["agent-svc"], self.svc_env, int(self.svc_env["PORT"]), directory / "agent-svc.log")
-        self.agents: dict[str, NodeAgentProcess] = {}
-        self.operator_token = self._operator_token()
         self.api = Api(self.svc.url, self.operator_token)
-
-    def _operator_token(self) -> str:
-        result = subprocess.run(
-            [str(self.binaries["agent-svc"]), "operator-token", "--name", "e2e-operator"],
-            env=self.svc_env, capture_output=True, text=True, timeout=30)
-        assert result.returncode == 0, f"operator-token failed: {result.stderr}"
-        return result.stdout.strip()
-
-    def start_agent(self, node_id: str, attrs: str = "role=e2e", **extra_env: str) -> NodeAgentProcess:
-        state_dir = self.dir / f"state-{node_id}"
-        state_dir.mkdir(exist_ok=True)
-        env = dict(
-            self.base_env, AGENT_SVC_URL=self.svc.url, ENROLLMENT_TOKEN=self.enrollment_token, NODE_ID=node_id,
-            NODE_ATTRS=attrs, STATE_DIR=str(state_dir), LOG_LEVEL=LOG_LEVEL)
-        env.update(extra_env)
-        agent = NodeAgentProcess(self.binaries["node-agent"], env, node_id, state_dir, self.dir / f"node-agent-{node_id}.log")
-        self.agents[node_id] = agent
-        agent.start()
-        return agent
-
-    def log_files(self) -> list[Path]:
-        return [self.svc.log_path] + [agent.log_path for agent in self.agents.values()]
 
     def secrets_to_hide(self) -> dict[str, str]:
         found = {
@@ -174,11 +133,9 @@ class Fleet:
 
     def teardown(self) -> None:
         self.api.close()
-        for agent in self.agents.values():
-            agent.cleanup()
+        super().teardown()
         # Commands that outlived a kill -9 of their agent carry the tag in their environment.
         kill_tagged(self.tag)
-        self.svc.cleanup()
 
 
 @pytest.fixture
@@ -188,7 +145,7 @@ def fleet(request, e2e_root, binaries, pg_cluster):
     directory.mkdir(parents=True)
     # Per-test tag, prefixed by the session's so a final sweep finds everything.
     tag = f"{SESSION_TAG}-t{next(_test_numbers)}-"
-    world = Fleet(directory, binaries, pg_cluster, tag)
+    world = E2EFleet(directory, binaries, pg_cluster, tag)
     request.node.fleet_logs = world.log_files
     try:
         world.svc.start()

@@ -1,27 +1,20 @@
-"""Processes and HTTP helpers for the end-to-end tests.
-
-Everything here talks to the real binaries: agent-svc (HTTP API over Postgres) and
-node-agent (SQLite + identity file under its STATE_DIR). Every process is started in its
-own session (so a whole process group can be killed), writes its output to a log file in
-the test's directory, and every wait is bounded.
+"""What only the end-to-end tests need: process tagging and sweeping, and the operator's
+HTTP client with a byte-exact log reader. Ports, waits, Postgres and the agent-svc and
+node-agent processes come from tests/lib/fleet_harness.py (shared with tests/tui).
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import os
 import signal
-import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
+from fleet_harness import WaitTimeout, wait_until
 
 # Variables of the caller's environment that would change what the binaries do.
 _SCRUBBED_PREFIXES = ("DB_", "JWT_", "ENROLLMENT", "AGENT_", "NODE_", "FLEET_", "PG")
@@ -43,34 +36,6 @@ def clean_environment(tag: str) -> dict[str, str]:
     }
     env["FLEET_E2E_TAG"] = tag
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class WaitTimeout(AssertionError):
-    pass
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.1):
-    """Calls `predicate` until it returns something truthy; fails after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error: BaseException | None = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-            last_error = None
-        except (requests.RequestException, OSError, ValueError) as error:
-            last_error = error
-        if time.monotonic() >= deadline:
-            extra = f" (last error: {last_error!r})" if last_error else ""
-            raise WaitTimeout(f"timed out after {timeout:.0f} s waiting for {what}{extra}")
-        time.sleep(interval)
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,164 +89,6 @@ def kill_tagged(tag: str) -> list[int]:
         except ProcessLookupError:
             pass
     return pids
-
-
-class ManagedProcess:
-    """A binary in its own session, its output appended to `log_path`."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path, cwd: Path = REPO):
-        self.name = name
-        self.argv = argv
-        self.env = env
-        self.log_path = log_path
-        self.cwd = cwd
-        self.proc: subprocess.Popen | None = None
-        self.starts = 0
-
-    def spawn(self) -> None:
-        assert not self.running, f"{self.name} is already running"
-        self.starts += 1
-        with open(self.log_path, "ab") as log:
-            log.write(f"\n===== e2e: start #{self.starts} of {self.name} at {time.strftime('%H:%M:%S')} =====\n".encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                self.argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True)
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def signal_group(self, sig: int) -> None:
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
-
-    def kill(self, sig: int = signal.SIGKILL, timeout: float = 15) -> int | None:
-        """Sends `sig` to the process group and waits for the process to exit."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.signal_group(sig)
-            if sig == signal.SIGKILL:
-                self.signal_group(signal.SIGCONT)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.signal_group(signal.SIGKILL)
-                self.proc.wait(timeout=10)
-                raise AssertionError(f"{self.name} did not exit within {timeout} s of signal {sig}; killed it")
-        return self.proc.returncode
-
-    def stop(self, timeout: float = 20) -> int | None:
-        """SIGTERM, then SIGKILL if it does not exit in time; returns the exit status."""
-        return self.kill(signal.SIGTERM, timeout=timeout)
-
-    def terminate(self, timeout: float) -> tuple[int | None, float]:
-        """SIGTERM and wait up to `timeout` s; SIGKILL if it is still running then.
-
-        Returns (exit status, or None when it had to be killed; seconds waited)."""
-        assert self.proc is not None and self.proc.poll() is None, f"{self.name} is not running"
-        started = time.monotonic()
-        self.signal_group(signal.SIGTERM)
-        try:
-            status = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill(signal.SIGKILL)
-            return None, time.monotonic() - started
-        return status, time.monotonic() - started
-
-    def cleanup(self) -> None:
-        """Teardown: whatever state it is in, the whole group dies."""
-        if self.proc is None:
-            return
-        self.signal_group(signal.SIGKILL)
-        self.signal_group(signal.SIGCONT)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-
-class AgentService(ManagedProcess):
-    """agent-svc on a fixed port and database; can be killed and restarted on both."""
-
-    def __init__(self, binary: Path, env: dict[str, str], port: int, log_path: Path):
-        super().__init__("agent-svc", [str(binary)], env, log_path)
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-
-    def start(self, timeout: float = 40) -> None:
-        self.spawn()
-        self.wait_ready(timeout)
-
-    def wait_ready(self, timeout: float = 40) -> None:
-        def ready():
-            if not self.running:
-                raise AssertionError(
-                    f"agent-svc exited with status {self.proc.returncode} during start-up:\n{tail(self.log_text())}")
-            return requests.get(self.url + "/readyz", timeout=2).status_code == 200
-        wait_until(ready, timeout, "agent-svc /readyz", interval=0.1)
-
-    def pause(self) -> None:
-        self.signal_group(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        self.signal_group(signal.SIGCONT)
-
-
-class NodeAgentProcess(ManagedProcess):
-    def __init__(self, binary: Path, env: dict[str, str], node_id: str, state_dir: Path, log_path: Path):
-        super().__init__(f"node-agent {node_id}", [str(binary)], env, log_path)
-        self.node_id = node_id
-        self.state_dir = state_dir
-
-    @property
-    def identity_path(self) -> Path:
-        return self.state_dir / "identity.json"
-
-    def identity(self) -> dict:
-        return json.loads(self.identity_path.read_text())
-
-    def start(self, timeout: float = 30) -> None:
-        """Starts the agent and waits until it has an identity and says it started."""
-        before = self.log_text().count("node-agent started")
-
-        def started():
-            if not self.running:
-                raise AssertionError(
-                    f"{self.name} exited with status {self.proc.returncode}:\n{tail(self.log_text())}")
-            return self.identity_path.exists() and self.log_text().count("node-agent started") > before
-        self.spawn()
-        wait_until(started, timeout, f"{self.name} to register and start")
-
-    def wait_log(self, text: str, timeout: float, after: int = 0) -> None:
-        """Waits until `text` appears in the agent's log after character position `after`."""
-        def seen():
-            if text in self.log_text()[after:]:
-                return True
-            if not self.running:
-                raise AssertionError(f"{self.name} exited while waiting for {text!r}:\n{tail(self.log_text())}")
-            return False
-        wait_until(seen, timeout, f"{text!r} in the log of {self.name}")
-
-
-def tail(text: str, lines: int = 60) -> str:
-    return "\n".join(text.splitlines()[-lines:])
 
 
 # --------------------------------------------------------------------------------------------

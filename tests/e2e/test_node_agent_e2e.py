@@ -16,7 +16,8 @@ import stat
 import subprocess
 import time
 
-from harness import LogRead, group_members, wait_until
+from fleet_harness import wait_until
+from harness import LogRead, group_members
 
 
 # A SIGTERMed process must be gone within this many seconds.
@@ -59,7 +60,7 @@ def seq_bytes(first: int, last: int) -> bytes:
 # --------------------------------------------------------------------------------------------
 
 
-def test_seed_flow_with_curl(fleet):
+def test_readme_flow_with_curl(fleet):
     """register → submit with curl → both streams through the logs endpoint, failed with exit 3."""
     agent = fleet.start_agent("edge-1", attrs="region=eu-west,os=linux")
 

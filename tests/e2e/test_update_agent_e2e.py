@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from harness import REPO, NodeAgentProcess, processes_tagged, wait_until
+from fleet_harness import REPO, NodeAgentProcess, wait_until
+from harness import processes_tagged
 
 sys.path.insert(0, str(REPO / "scripts"))
 from importlib import import_module  # noqa: E402

@@ -2,7 +2,7 @@
 import re
 import time
 
-from conftest import NODE_ID
+from tmux_console import NODE_ID
 
 
 def to_root(console):
