@@ -9,17 +9,23 @@ public struct PollRequest: Codable, Sendable, Hashable {
     public var active: [UUID]?
     /// The agent's version, shown to operators.
     public var agentVersion: String?
+    /// The agent is stopping: the server answers at once, hands it nothing, and retires the
+    /// poll it may still hold for this node (whose socket it cannot see close), so no work is
+    /// given to a process that is gone.
+    public var leaving: Bool?
 
-    public init(waitSec: Int? = nil, active: [UUID]? = nil, agentVersion: String? = nil) {
+    public init(waitSec: Int? = nil, active: [UUID]? = nil, agentVersion: String? = nil, leaving: Bool? = nil) {
         self.waitSec = waitSec
         self.active = active
         self.agentVersion = agentVersion
+        self.leaving = leaving
     }
 
     enum CodingKeys: String, CodingKey {
         case waitSec = "wait_sec"
         case active
         case agentVersion = "agent_version"
+        case leaving
     }
 }
 

@@ -105,7 +105,7 @@ public struct NodeAgentApp: Service {
         let uploader = ChunkUploader(
             api: api, identity: identity, store: store, wakeup: uploads, flushTimeout: configuration.shutdownFlushTimeout,
             logger: logger, onAcknowledged: { reports.ring() })
-        let poller = Poller(
+        let poller = WorkPoller(
             api: api, identity: identity, store: store, scheduler: scheduler, waitSeconds: configuration.pollWaitSeconds,
             logger: logger, onRecorded: { reports.ring() },
             onPolled: {

@@ -221,6 +221,32 @@ struct AbandonedPollTests {
             #expect(try await client.poll(token: node).assignments.map(\.commandId) == [id])
         }
     }
+
+    @Test("a leaving poll answers at once with nothing and retires the poll its stopped agent left held")
+    func leavingPollRetiresTheHeldOne() async throws {
+        let fleet = try await TestFleet.make { $0.leaseSeconds = 300 }
+        try await fleet.run(.live) { client, parts in
+            let op = try await fleet.operatorToken()
+            let node = try await client.register("edge-1")
+            let port = try #require(client.port)
+            try await eventually("the change listener is up") { await parts.notifier.isListening }
+            // setup: the agent's held poll, then its SIGTERM: it closes the socket and says it is leaving
+            let held = try RawConnection.open(port: port)
+            RawConnection.send(held, RawConnection.poll(token: node, wait: 20))
+            try await eventually("the poll is held") { await parts.notifier.parked == 1 }
+            close(held)
+            let leaving = try await client.send(.post, "/v1/agents/poll", token: node, json: PollRequest(waitSec: 20, leaving: true))
+            #expect(leaving.status == .ok)
+            #expect(try leaving.decode(PollResponse.self).assignments.isEmpty)
+            // act: work arrives for the stopped node
+            let id = try await client.submit("true", to: ["edge-1"], token: op)
+            try await eventually("the woken poll has answered") { await parts.notifier.subscribers(of: "work:edge-1") == 0 }
+            // check: still queued (so its delivery window can run out), and the agent gets it when it is back
+            let states = try await fleet.sql("SELECT state FROM invocations WHERE command_id = \(id)")
+            #expect(try states.first?.decode(String.self) == "queued")
+            #expect(try await client.poll(token: node).assignments.map(\.commandId) == [id])
+        }
+    }
 }
 
 /// A plain TCP client, for requests the test client cannot abandon halfway.

@@ -158,3 +158,22 @@ import Testing
         #expect(terminal.text.contains("waiting   node-0420, node-0421"))
     }
 }
+
+/// What the Command view says about how a command was targeted.
+@Suite struct TargetingLinesTests {
+    @Test func aDeliveryWindowAloneDrawsNoProgressLine() {
+        // setup: agent-svc reports a window for every command, bounded or not
+        var summary = RolloutScenes.summary
+        summary.rollout = RolloutSettings(deliverWithinSec: 600)
+        var state = Scenes.base()
+        _ = state.apply(.commands([summary]), now: testNow)
+        _ = state.handle(.char("2"), now: testNow)
+        _ = state.handle(.enter, now: testNow)
+        // act
+        _ = state.apply(.command(CommandDetail(command: summary, invocations: RolloutScenes.detail.invocations)), now: testNow)
+        let screen = Scenes.render(state, 24, 80)
+        // check
+        #expect(screen.contains("selector  role=web  → 10 nodes"))
+        #expect(!screen.contains("rollout") && !screen.contains("waiting "))
+    }
+}

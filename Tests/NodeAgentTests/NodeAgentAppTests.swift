@@ -87,6 +87,10 @@ struct NodeAgentAppTests {
         #expect(final.state == .lost)
         #expect(final.stdoutBytes == 6)
         #expect(ProcessProbe.processes(withMarker: marker).isEmpty)
+        // the last poll told the server the agent is leaving, listing what it still ran
+        let last = try #require(server.state.withLock { $0.polls.last })
+        #expect(last.leaving == true)
+        #expect(last.active?.contains(id) == true)
     }
 
     @Test func operatorCancelStopsTheCommand() async throws {

@@ -84,6 +84,42 @@ def test_the_run_form_offers_every_type_and_refuses_hostile_package_names(consol
     console.keys("Escape")
 
 
+def test_a_selector_and_rollout_bounds_from_the_run_form_reach_the_server(console, fleet):
+    to_root(console)
+    console.wait_for(NODE_ID, "online", timeout=60)
+    console.keys("r")
+    console.wait_for("Run command", "→ 1 node: " + NODE_ID, timeout=10)
+    console.type("echo via-selector")
+    console.keys("Up")  # Command → Targets
+    console.keys("C-u")
+    console.type("region=eu-west,role in (e2e)")
+    # the preview: the same parser as agent-svc's, over the nodes the console has
+    console.wait_for("→ 1 node match: " + NODE_ID, timeout=10)
+    for _ in range(3):  # → Command → Timeout → Max concurrency
+        console.keys("Tab")
+    console.type("1")
+    console.keys("Tab")
+    console.type("0")
+    console.keys("Enter")
+    console.wait_for("1 node matching region=eu-west,role in (e2e)", "at most 1 at once", timeout=10)
+    console.keys("y")
+    screen = console.wait_for("Logs ", "submitted", timeout=15)
+    short_id = re.search(r"Logs ([0-9a-f]{8})", screen).group(1)
+    console.wait_for("via-selector", "complete", timeout=60)
+    # the selector itself was sent, with the bounds; agent-svc resolved it to the node
+    command = next(c for c in fleet.api("/v1/commands?limit=5")["commands"] if c["command_id"].lower().startswith(short_id))
+    assert command["selector"] == "region=eu-west,role in (e2e)"
+    assert command["target_count"] == 1
+    assert (command["rollout"]["max_concurrency"], command["rollout"]["max_errors"]) == (1, 0)
+    # the history shows the selector instead of a count, the Command view the rollout's progress
+    console.keys("2")
+    console.wait_for("TARGETS", "region=eu-west,role in", timeout=20)
+    console.keys("g")
+    console.keys("Enter")
+    console.wait_for("selector  region=eu-west,role in (e2e)  → 1 node",
+                     "rollout   0 running of max 1, 0 waiting, 0 errors of max 0", timeout=20)
+
+
 def test_help_lists_the_keys_and_quit_restores_the_terminal(console):
     to_root(console)
     console.keys("?")

@@ -40,6 +40,13 @@ struct NodeController: Sendable {
         // seen, the agent's `active` list, the claim); attempts after a wake only claim.
         var attempt = CommandQueue.PollAttempt.checkIn(
             tokenVersion: claims.ver ?? -1, agentVersion: body.agentVersion, active: body.active)
+        if body.leaving == true {
+            // Checking in takes the next poll number, which retires any poll still held for the node.
+            guard try await queue.claim(nodeId: nodeId, attempt, limit: 0) != nil else {
+                throw HTTPAPIError.unauthorized("token has been revoked or the node is not registered")
+            }
+            return JSONBody(PollResponse(assignments: [], cancel: []))
+        }
         let response = try await notifier.longPoll(key: "work:\(nodeId)", wait: .seconds(wait)) {
             guard let (seq, response) = try await queue.claim(nodeId: nodeId, attempt) else {
                 if case .checkIn = attempt { throw HTTPAPIError.unauthorized("token has been revoked or the node is not registered") }

@@ -36,7 +36,7 @@ extension CommandQueue {
             }
         guard let claim = try Self.decodeClaim(try await database.query("claim invocations", statement)) else { return nil }
         var response = claim.response
-        if !claim.throttled.isEmpty {
+        if !claim.throttled.isEmpty, limit > 0 {
             response.assignments += try await claimThrottled(nodeId: nodeId, commandIds: claim.throttled)
         }
         return (claim.pollSeq, response)

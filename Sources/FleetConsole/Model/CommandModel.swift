@@ -109,3 +109,11 @@ public struct CommandModel: Sendable {
         }
     }
 }
+
+extension CommandSummary {
+    /// The rollout settings when they bound anything: agent-svc reports a delivery window for
+    /// every command, and a progress line for an unthrottled one would only be noise.
+    var boundedRollout: RolloutSettings? {
+        rollout.flatMap { $0.maxConcurrency != nil || $0.maxErrors != nil ? $0 : nil }
+    }
+}

@@ -31,11 +31,11 @@ extension TableRenderer {
             row.append("  → \(summary.targetCount) node\(summary.targetCount == 1 ? "" : "s")", .dim)
             lines.append(row)
         }
-        guard let rollout = summary.rollout else { return lines }
+        guard let rollout = summary.boundedRollout else { return lines }
         lines.append(line("rollout", rollout.progress(summary.counts), rollout.stoppedReason == nil ? .normal : .warn))
         let queued = summary.counts.queued
         if queued > 0 {
-            let names = model.waitingNodes.prefix(min(queued, Poller.waitingShown))
+            let names = model.waitingNodes.prefix(min(queued, RefreshPoller.waitingShown))
             let text =
                 names.isEmpty
                 ? "\(queued) node\(queued == 1 ? "" : "s")"

@@ -10,7 +10,7 @@ public final class ConsoleApp {
     private let terminal: any Terminal
     private let api: any FleetAPI
     private let inbox = EventInbox()
-    private let poller: Poller
+    private let poller: RefreshPoller
     private var pollTask: Task<Void, Never>?
     private var tailTask: Task<Void, Never>?
     private let now: @Sendable () -> Date
@@ -34,7 +34,7 @@ public final class ConsoleApp {
         self.terminal = terminal
         self.api = api
         self.state = ConsoleState(serverURL: serverURL)
-        self.poller = Poller(api: api, inbox: inbox, interval: pollInterval, clock: clock)
+        self.poller = RefreshPoller(api: api, inbox: inbox, interval: pollInterval, clock: clock)
         self.clock = clock
         self.now = now
     }

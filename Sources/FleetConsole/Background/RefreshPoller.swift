@@ -20,7 +20,7 @@ public enum Focus: Hashable, Sendable {
 
 /// Keeps the list on screen fresh: polls what the current view shows every `interval`,
 /// or at once when kicked, and reports reachability.
-public final class Poller: Sendable {
+public final class RefreshPoller: Sendable {
     private let api: any FleetAPI
     private let inbox: EventInbox
     private let interval: Duration
@@ -94,7 +94,7 @@ public final class Poller: Sendable {
             let request = InvocationPageRequest(commandId: id, cursor: page)
             inbox.post(.invocations(request, .success(try await api.command(request))))
         }
-        if first.command.rollout != nil, first.command.counts.queued > 0 {
+        if first.command.boundedRollout != nil, first.command.counts.queued > 0 {
             let request = InvocationPageRequest(commandId: id, state: .queued, limit: Self.waitingShown)
             inbox.post(.invocations(request, .success(try await api.command(request))))
         }

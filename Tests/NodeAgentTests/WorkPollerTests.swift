@@ -6,14 +6,14 @@ import Testing
 
 @testable import NodeAgent
 
-@Suite("Poller", .timeLimit(.minutes(1)))
-struct PollerTests {
+@Suite("WorkPoller", .timeLimit(.minutes(1)))
+struct WorkPollerTests {
     struct Harness {
         let directory: TemporaryDirectory
         let store: AgentStore
         let server = FakeAgentService()
         let clock = ManualClock()
-        let poller: Poller
+        let poller: WorkPoller
         let scheduler: InvocationScheduler
 
         init() async throws {
@@ -25,7 +25,7 @@ struct PollerTests {
             let executor = InvocationExecutor(
                 store: store, runner: RecordingProcessRunner(), configuration: configuration, logger: Fixtures.logger)
             scheduler = InvocationScheduler(store: store, executor: executor, parallelism: 1, logger: Fixtures.logger)
-            poller = Poller(
+            poller = WorkPoller(
                 api: api, identity: identity, store: store, scheduler: scheduler, waitSeconds: 20, logger: Fixtures.logger,
                 clock: clock)
         }

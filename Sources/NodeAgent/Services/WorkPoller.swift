@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// Long-polls agent-svc for work: records each assignment in SQLite before it is acknowledged,
 /// hands new ones to the scheduler, routes cancellations, and tells the server which
 /// invocations are alive. Backs off exponentially with jitter while the server is unreachable.
-public final class Poller: Service {
+public final class WorkPoller: Service {
     let api: AgentAPI
     let identity: IdentityManager
     let store: AgentStore
@@ -51,6 +51,19 @@ public final class Poller: Service {
             // support) must not turn this loop into a busy one.
             if held, response.assignments.isEmpty, elapsed < .milliseconds(500) { return .pause(.seconds(1)) }
             return .more
+        }
+        if Task.isShuttingDownGracefully { await sayLeaving() }
+    }
+
+    /// Tells the server this agent is stopping, so the poll it still holds for us is retired
+    /// instead of being handed work nobody will read; best effort, bounded by a short timeout.
+    private func sayLeaving() async {
+        do {
+            let request = PollRequest(
+                waitSec: 0, active: try await store.activeIds(), agentVersion: NodeAgentVersion.current, leaving: true)
+            _ = try await api.poll(request, token: try await identity.token())
+        } catch {
+            logger.debug("could not tell agent-svc this agent is leaving", metadata: ["error": "\(error)"])
         }
     }
 
