@@ -94,7 +94,10 @@ public struct NodeAgentApp: Service {
             healthTimeout: configuration.updateHealthTimeout, logger: logger)
         let executor = InvocationExecutor(
             store: store, runner: runner, configuration: configuration, logger: logger,
-            onProgress: { uploads.ring(); reports.ring() }, updater: updater)
+            onProgress: {
+                uploads.ring()
+                reports.ring()
+            }, updater: updater)
         let scheduler = InvocationScheduler(
             store: store, executor: executor, parallelism: configuration.parallelism, logger: logger)
         for invocation in try await store.invocations(in: .received) { scheduler.enqueue(invocation.commandId) }

@@ -27,7 +27,9 @@ enum ConsoleBenchmark {
     }
 
     /// 10,000 nodes listed: load, frames while moving, a filter keystroke.
-    static func nodes(count: Int = 10_000, frames: Int = 200, size: TerminalSize = TerminalSize(rows: 40, columns: 120))
+    static func nodes(
+        count: Int = 10_000, frames: Int = 200, size: TerminalSize = TerminalSize(rows: 40, columns: 120)
+    )
         async -> [Figure]
     {
         let clock = ContinuousClock()
@@ -67,8 +69,11 @@ enum ConsoleBenchmark {
         let mem = memory()
         return [
             Figure(name: "nodes listed", value: "\(state.nodes.nodes.count)"),
-            Figure(name: "decode one refresh (off the UI thread)", value: String(format: "%.1f ms for %.1f MiB of JSON",
-                milliseconds(decode), Double(jsonBytes) / 1_048_576)),
+            Figure(
+                name: "decode one refresh (off the UI thread)",
+                value: String(
+                    format: "%.1f ms for %.1f MiB of JSON",
+                    milliseconds(decode), Double(jsonBytes) / 1_048_576)),
             Figure(name: "first load (replace + index)", value: String(format: "%.1f ms", milliseconds(load))),
             Figure(name: "frame (key + render), mean", value: String(format: "%.2f ms", milliseconds(total) / Double(frames))),
             Figure(name: "frame, worst", value: String(format: "%.2f ms", milliseconds(worst))),
@@ -80,7 +85,9 @@ enum ConsoleBenchmark {
 
     /// A fast tail: `bytes` of output through the real tail loop and console loop, drawing a
     /// frame per tick as the app does.
-    static func tail(bytes: Int64 = 100 * 1024 * 1024, size: TerminalSize = TerminalSize(rows: 40, columns: 120)) async
+    static func tail(
+        bytes: Int64 = 100 * 1024 * 1024, size: TerminalSize = TerminalSize(rows: 40, columns: 120)
+    ) async
         -> [Figure]
     {
         let clock = ContinuousClock()
@@ -111,12 +118,19 @@ enum ConsoleBenchmark {
         app.shutdown()
         let mib = Double(bytes) / 1_048_576
         return [
-            Figure(name: "output tailed", value: String(format: "%.0f MiB, %d lines kept of %d", mib, logs?.count ?? 0,
-                (logs?.count ?? 0) + (logs?.droppedLines ?? 0))),
-            Figure(name: "throughput", value: String(format: "%.1f MiB/s (%.1f s)", mib / (milliseconds(elapsed) / 1000), milliseconds(elapsed) / 1000)),
+            Figure(
+                name: "output tailed",
+                value: String(
+                    format: "%.0f MiB, %d lines kept of %d", mib, logs?.count ?? 0,
+                    (logs?.count ?? 0) + (logs?.droppedLines ?? 0))),
+            Figure(
+                name: "throughput", value: String(format: "%.1f MiB/s (%.1f s)", mib / (milliseconds(elapsed) / 1000), milliseconds(elapsed) / 1000)),
             Figure(name: "UI ticks while tailing", value: "\(ticks)"),
-            Figure(name: "tick (drain + apply pages + draw), mean / worst", value: String(format: "%.2f / %.2f ms",
-                milliseconds(total) / Double(max(ticks, 1)), milliseconds(worst))),
+            Figure(
+                name: "tick (drain + apply pages + draw), mean / worst",
+                value: String(
+                    format: "%.2f / %.2f ms",
+                    milliseconds(total) / Double(max(ticks, 1)), milliseconds(worst))),
             Figure(name: "frame (render only, last)", value: String(format: "%.2f ms", milliseconds(app.lastFrameTime))),
             Figure(name: "RSS during / after / peak", value: String(format: "%.1f / %.1f / %.1f MiB", peakRSS, mem.rss, mem.peak)),
         ]

@@ -37,9 +37,10 @@ struct SyntheticFleetAPI: FleetAPI {
             let attrs: [String: String] = ["region": regions[i % regions.count], "role": i % 3 == 0 ? "db" : "web", "arch": "x86_64"]
             let status: NodeStatus = i % 500 == 0 ? .revoked : .active
             let seen: Date = now.addingTimeInterval(-Double(i % 120))
-            nodes.append(NodeInfo(
-                nodeId: String(format: "edge-%05d", i), attrs: attrs, status: status, online: i % 7 != 0,
-                agentVersion: "0.1.\(i % 3)", registeredAt: now.addingTimeInterval(-86_400), lastSeenAt: seen))
+            nodes.append(
+                NodeInfo(
+                    nodeId: String(format: "edge-%05d", i), attrs: attrs, status: status, online: i % 7 != 0,
+                    agentVersion: "0.1.\(i % 3)", registeredAt: now.addingTimeInterval(-86_400), lastSeenAt: seen))
         }
         return NodeListResponse(nodes: nodes, nextCursor: end < nodeCount ? String(end) : nil)
     }
@@ -48,7 +49,9 @@ struct SyntheticFleetAPI: FleetAPI {
         CommandListResponse(commands: [], nextCursor: nil)
     }
 
-    func command(_ id: UUID, limit: Int?, cursor: String?, state: InvocationState?) async throws(FleetAPIError)
+    func command(
+        _ id: UUID, limit: Int?, cursor: String?, state: InvocationState?
+    ) async throws(FleetAPIError)
         -> CommandDetail
     {
         throw .server(status: 404, code: "not_found", message: "synthetic")

@@ -29,7 +29,8 @@ struct FleetTUI: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let url = serverURL ?? environment["AGENT_SVC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
         guard let token = token ?? environment["FLEET_TOKEN"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            throw ValidationError("an operator token is required: set FLEET_TOKEN or pass --token (mint one with `agent-svc operator-token --name $USER`)")
+            throw ValidationError(
+                "an operator token is required: set FLEET_TOKEN or pass --token (mint one with `agent-svc operator-token --name $USER`)")
         }
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ValidationError("AGENT_SVC_URL must start with http:// or https:// (got \(url))")

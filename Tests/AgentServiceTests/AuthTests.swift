@@ -113,8 +113,10 @@ struct AuthTests {
             _ = try await client.register("edge-1")
             let metrics = try await client.send(.get, "/metrics")
             #expect(metrics.status == .ok)
-            for name in ["fleet_http_requests_total", "fleet_http_request_duration_seconds", "fleet_queue_depth",
-                         "fleet_log_chunks_ingested_total", "fleet_log_bytes_ingested_total", "fleet_connected_pollers"] {
+            for name in [
+                "fleet_http_requests_total", "fleet_http_request_duration_seconds", "fleet_queue_depth",
+                "fleet_log_chunks_ingested_total", "fleet_log_bytes_ingested_total", "fleet_connected_pollers",
+            ] {
                 #expect(metrics.text.contains(name), "metrics lack \(name)")
             }
         }

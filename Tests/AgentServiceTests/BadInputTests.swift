@@ -19,16 +19,49 @@ struct BadInputTests {
                 ("/v1/commands/submit", op, #"{"command_type":"Reboot","targets":["edge-1"],"payload":{}}"#, .badRequest, "unknown command_type"),
                 ("/v1/commands/submit", op, #"{"command_type":"RunCommand","targets":["edge-1"],"payload":{"cmd":42}}"#, .badRequest, "payload.cmd"),
                 ("/v1/commands/submit", op, #"{"command_type":"RunCommand","targets":["edge-1"]}"#, .badRequest, "payload"),
-                ("/v1/commands/submit", op, #"{"command_type":"RunCommand","targets":["edge-1"],"payload":{"cmd":""}}"#, .badRequest, "cmd must not be empty"),
-                ("/v1/commands/submit", op, #"{"command_type":"RunCommand","targets":["edge-1"],"payload":{"cmd":"x","timeout_sec":-5}}"#, .badRequest, "timeout_sec"),
+                (
+                    "/v1/commands/submit", op, #"{"command_type":"RunCommand","targets":["edge-1"],"payload":{"cmd":""}}"#, .badRequest,
+                    "cmd must not be empty"
+                ),
+                (
+                    "/v1/commands/submit", op, #"{"command_type":"RunCommand","targets":["edge-1"],"payload":{"cmd":"x","timeout_sec":-5}}"#,
+                    .badRequest, "timeout_sec"
+                ),
                 ("/v1/commands/submit", op, #"{"command_type":"RunCommand","targets":[],"payload":{"cmd":"x"}}"#, .badRequest, "targets"),
-                ("/v1/commands/submit", op, #"{"command_type":"UpdatePackage","targets":["edge-1"],"payload":{"action":"install","packages":["vim; rm -rf /"]}}"#, .badRequest, "not a valid package name"),
-                ("/v1/commands/submit", op, #"{"command_type":"UpdatePackage","targets":["edge-1"],"payload":{"action":"install","packages":["-o APT::Get::Foo=1"]}}"#, .badRequest, "not a valid package name"),
-                ("/v1/commands/submit", op, #"{"command_type":"UpdateAgent","targets":["edge-1"],"payload":{"version":"2","sha256":"zz"}}"#, .badRequest, "sha256"),
-                ("/v1/commands/logs", node, #"{"command_id":"00000000-0000-0000-0000-000000000001","chunks":[{"offset":-1,"stream":"stdout","data":"x"}]}"#, .badRequest, "offset must not be negative"),
-                ("/v1/commands/logs", node, #"{"command_id":"00000000-0000-0000-0000-000000000001","chunks":[{"offset":99999999999999999999,"stream":"stdout","data":"x"}]}"#, .badRequest, "not valid JSON"),  // beyond Int64: the JSON reader refuses it
-                ("/v1/commands/logs", node, #"{"command_id":"00000000-0000-0000-0000-000000000001","chunks":[{"offset":0,"stream":"stdin","data":"x"}]}"#, .badRequest, "stream"),
-                ("/v1/commands/logs", node, #"{"command_id":"00000000-0000-0000-0000-000000000001","chunks":[{"offset":0,"stream":"stdout","data":"%%%","encoding":"base64"}]}"#, .badRequest, "not valid base64"),
+                (
+                    "/v1/commands/submit", op,
+                    #"{"command_type":"UpdatePackage","targets":["edge-1"],"payload":{"action":"install","packages":["vim; rm -rf /"]}}"#,
+                    .badRequest, "not a valid package name"
+                ),
+                (
+                    "/v1/commands/submit", op,
+                    #"{"command_type":"UpdatePackage","targets":["edge-1"],"payload":{"action":"install","packages":["-o APT::Get::Foo=1"]}}"#,
+                    .badRequest, "not a valid package name"
+                ),
+                (
+                    "/v1/commands/submit", op, #"{"command_type":"UpdateAgent","targets":["edge-1"],"payload":{"version":"2","sha256":"zz"}}"#,
+                    .badRequest, "sha256"
+                ),
+                (
+                    "/v1/commands/logs", node,
+                    #"{"command_id":"00000000-0000-0000-0000-000000000001","chunks":[{"offset":-1,"stream":"stdout","data":"x"}]}"#, .badRequest,
+                    "offset must not be negative"
+                ),
+                (
+                    "/v1/commands/logs", node,
+                    #"{"command_id":"00000000-0000-0000-0000-000000000001","chunks":[{"offset":99999999999999999999,"stream":"stdout","data":"x"}]}"#,
+                    .badRequest, "not valid JSON"
+                ),  // beyond Int64: the JSON reader refuses it
+                (
+                    "/v1/commands/logs", node,
+                    #"{"command_id":"00000000-0000-0000-0000-000000000001","chunks":[{"offset":0,"stream":"stdin","data":"x"}]}"#, .badRequest,
+                    "stream"
+                ),
+                (
+                    "/v1/commands/logs", node,
+                    #"{"command_id":"00000000-0000-0000-0000-000000000001","chunks":[{"offset":0,"stream":"stdout","data":"%%%","encoding":"base64"}]}"#,
+                    .badRequest, "not valid base64"
+                ),
                 ("/v1/commands/logs", node, #"{"command_id":"not-a-uuid","chunks":[]}"#, .badRequest, "command_id"),
                 ("/v1/agents/status", node, #"{"command_id":"00000000-0000-0000-0000-000000000001","state":"exploded"}"#, .badRequest, "state"),
                 ("/v1/agents/poll", node, #"{"wait_sec":"soon"}"#, .badRequest, "wait_sec"),
@@ -64,7 +97,8 @@ struct BadInputTests {
             #expect(body.errorCode == "payload_too_large")
             let chunk = try await client.send(
                 .post, "/v1/commands/logs", token: node,
-                json: UploadLogsRequest(commandId: id, chunks: [LogChunk(offset: 0, stream: .stdout, data: String(repeating: "b", count: 65 * 1024))]))
+                json: UploadLogsRequest(commandId: id, chunks: [LogChunk(offset: 0, stream: .stdout, data: String(repeating: "b", count: 65 * 1024))])
+            )
             #expect(chunk.status == .contentTooLarge)
             let stored = try await fleet.sql("SELECT count(*)::int FROM log_chunks").first?.decode(Int.self)
             #expect(stored == 0)

@@ -51,7 +51,8 @@ struct RolloutTests {
             if revokeWeb1 { _ = try await client.send(.post, "/v1/agents/web-1/revoke", token: op) }
             let want = revokeWeb1 ? expected.filter { $0 != "web-1" } : expected
             // act
-            let preview = try await client.send(.get, "/v1/agents?selector=\(selector.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", token: op)
+            let preview = try await client.send(
+                .get, "/v1/agents?selector=\(selector.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", token: op)
             let response = try await Self.submit(client, token: op, SubmitCommandRequest(targets: [], selector: selector, payload: Self.run("true")))
             // check: the preview and the submit agree, and the command remembers its selector
             #expect(response.status == .created, "\(response.text)")
@@ -74,7 +75,10 @@ struct RolloutTests {
                 (SubmitCommandRequest(targets: [], selector: "role=nothing", payload: Self.run("true")), "no_targets", "matches no registered node"),
                 (SubmitCommandRequest(targets: [], selector: "role in (web", payload: Self.run("true")), "invalid_selector", "position 12"),
                 (SubmitCommandRequest(targets: ["web-1"], selector: "role=web", payload: Self.run("true")), "bad_request", "not both"),
-                (SubmitCommandRequest(targets: ["web-1"], payload: Self.run("true"), maxConcurrency: .count(0)), "invalid_rollout", "max_concurrency"),
+                (
+                    SubmitCommandRequest(targets: ["web-1"], payload: Self.run("true"), maxConcurrency: .count(0)), "invalid_rollout",
+                    "max_concurrency"
+                ),
                 (SubmitCommandRequest(targets: ["web-1"], payload: Self.run("true"), maxConcurrency: .percent(101)), "invalid_rollout", "1%–100%"),
                 (SubmitCommandRequest(targets: ["web-1"], payload: Self.run("true"), maxErrors: .count(-1)), "invalid_rollout", "max_errors"),
                 (SubmitCommandRequest(targets: ["web-1"], payload: Self.run("true"), deliverWithinSec: 0), "invalid_rollout", "deliver_within_sec"),
@@ -115,7 +119,8 @@ struct RolloutTests {
             #expect(detail.command.rollout?.maxConcurrencySpec == .percent(30))
             #expect(detail.command.rollout.map { $0.progress(detail.command.counts) } == "2 running of max 2, 4 waiting, 0 errors")
             // act: one finishes; a waiting node may take its slot, but only one
-            _ = try await client.send(.post, "/v1/agents/status", token: tokens[delivered[0]]!, json: StatusReport(commandId: id, state: .succeeded, exitCode: 0))
+            _ = try await client.send(
+                .post, "/v1/agents/status", token: tokens[delivered[0]]!, json: StatusReport(commandId: id, state: .succeeded, exitCode: 0))
             var next: [String] = []
             for (node, _) in Self.nodes where !delivered.contains(node) {
                 if try await !client.poll(token: tokens[node]!).assignments.isEmpty { next.append(node) }
@@ -141,7 +146,8 @@ struct RolloutTests {
                 return got
             }
             func fail(_ node: String) async throws {
-                _ = try await client.send(.post, "/v1/agents/status", token: tokens[node]!, json: StatusReport(commandId: id, state: .failed, exitCode: 1))
+                _ = try await client.send(
+                    .post, "/v1/agents/status", token: tokens[node]!, json: StatusReport(commandId: id, state: .failed, exitCode: 1))
             }
             // act: two run; the first fails (1 error, tolerated) and a third takes its slot
             let first = try await pollAll()

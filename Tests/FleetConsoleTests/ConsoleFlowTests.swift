@@ -143,9 +143,10 @@ import Testing
     @Test func everyFrameHasExactlyTheScreenSize() {
         var state = ConsoleState(serverURL: "http://x")
         _ = state.apply(.nodes((0..<100).map { node("n\($0)-" + String(repeating: "日", count: $0 % 30)) }), now: testNow)
-        for size in [TerminalSize(rows: 24, columns: 80), TerminalSize(rows: 40, columns: 120), TerminalSize(rows: 8, columns: 40),
-            TerminalSize(rows: 5, columns: 20)]
-        {
+        for size in [
+            TerminalSize(rows: 24, columns: 80), TerminalSize(rows: 40, columns: 120), TerminalSize(rows: 8, columns: 40),
+            TerminalSize(rows: 5, columns: 20),
+        ] {
             let frame = ConsoleRenderer.render(state, size: size, now: testNow)
             #expect(frame.lines.count == size.rows)
             #expect(frame.lines.allSatisfy { $0.width == size.columns }, "\(size)")

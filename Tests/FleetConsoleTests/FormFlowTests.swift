@@ -31,8 +31,10 @@ import Testing
         #expect(!screen(state).contains("✗"))
         #expect(state.handle(.enter, now: testNow).isEmpty)
         #expect(state.confirm?.lines.first == "UpdatePackage install vim curl on 2 nodes")
-        let expected = SubmitCommandRequest(targets: ["edge-1", "edge-2"], payload: .updatePackage(
-            UpdatePackagePayload(action: .install, packages: ["vim", "curl"], timeoutSec: 900)))
+        let expected = SubmitCommandRequest(
+            targets: ["edge-1", "edge-2"],
+            payload: .updatePackage(
+                UpdatePackagePayload(action: .install, packages: ["vim", "curl"], timeoutSec: 900)))
         #expect(state.handle(.char("y"), now: testNow) == [.submit(expected)])
     }
 
@@ -51,8 +53,10 @@ import Testing
         var state = FormScenes.agentForm(confirm: true)
         #expect(state.confirm?.title == "Update agent")
         #expect(state.confirm?.lines.first == "UpdateAgent → 0.2.0 on 2 nodes")
-        let expected = SubmitCommandRequest(targets: ["edge-1", "edge-2"], payload: .updateAgent(
-            UpdateAgentPayload(version: "0.2.0", sha256: FormScenes.sha1, artifactId: FormScenes.artifacts[0].artifactId)))
+        let expected = SubmitCommandRequest(
+            targets: ["edge-1", "edge-2"],
+            payload: .updateAgent(
+                UpdateAgentPayload(version: "0.2.0", sha256: FormScenes.sha1, artifactId: FormScenes.artifacts[0].artifactId)))
         #expect(state.handle(.char("y"), now: testNow) == [.submit(expected)])
     }
 

@@ -8,9 +8,11 @@ enum FormScenes {
     static let sha2 = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"
 
     static let artifacts = [
-        ArtifactInfo(artifactId: "3f1c2a9e-5b7d-4c1e-9a8b-0d6e2f4a1b3c", name: "node-agent", version: "0.2.0", sha256: sha1,
+        ArtifactInfo(
+            artifactId: "3f1c2a9e-5b7d-4c1e-9a8b-0d6e2f4a1b3c", name: "node-agent", version: "0.2.0", sha256: sha1,
             sizeBytes: 17_620_000, uploadedBy: "alice", createdAt: testNow.addingTimeInterval(-7_200)),
-        ArtifactInfo(artifactId: "8d2e4b6a-1c3f-4e5d-8f7a-9b0c1d2e3f4a", name: "node-agent", version: "0.1.9", sha256: sha2,
+        ArtifactInfo(
+            artifactId: "8d2e4b6a-1c3f-4e5d-8f7a-9b0c1d2e3f4a", name: "node-agent", version: "0.1.9", sha256: sha2,
             sizeBytes: 17_410_000, uploadedBy: "bob", createdAt: testNow.addingTimeInterval(-3 * 86_400)),
     ]
 
@@ -49,12 +51,15 @@ enum FormScenes {
     static let agentPayload = CommandPayload.updateAgent(
         UpdateAgentPayload(version: "0.2.0", sha256: sha1, artifactId: artifacts[0].artifactId, timeoutSec: 300))
 
-    static let mixedCommands = [
-        CommandSummary(commandId: uuid(6), payload: agentPayload, createdBy: "alice", createdAt: testNow.addingTimeInterval(-30),
-            targetCount: 3, counts: counts([.succeeded: 2, .failed: 1])),
-        CommandSummary(commandId: uuid(5), payload: packagePayload, createdBy: "alice", createdAt: testNow.addingTimeInterval(-600),
-            targetCount: 2, counts: counts([.succeeded: 1, .failed: 1])),
-    ] + Scenes.commands
+    static let mixedCommands =
+        [
+            CommandSummary(
+                commandId: uuid(6), payload: agentPayload, createdBy: "alice", createdAt: testNow.addingTimeInterval(-30),
+                targetCount: 3, counts: counts([.succeeded: 2, .failed: 1])),
+            CommandSummary(
+                commandId: uuid(5), payload: packagePayload, createdBy: "alice", createdAt: testNow.addingTimeInterval(-600),
+                targetCount: 2, counts: counts([.succeeded: 1, .failed: 1])),
+        ] + Scenes.commands
 
     static func counts(_ counts: [InvocationState: Int]) -> StateCounts {
         var result = StateCounts()
@@ -71,10 +76,13 @@ enum FormScenes {
         return state
     }
 
-    static func invocation(_ node: String, _ state: InvocationState, exit: Int, result: InvocationResult?, reason: String? = nil)
+    static func invocation(
+        _ node: String, _ state: InvocationState, exit: Int, result: InvocationResult?, reason: String? = nil
+    )
         -> InvocationInfo
     {
-        InvocationInfo(nodeId: node, state: state, exitCode: exit, reason: reason, deliveryCount: 1,
+        InvocationInfo(
+            nodeId: node, state: state, exitCode: exit, reason: reason, deliveryCount: 1,
             createdAt: testNow.addingTimeInterval(-600), startedAt: testNow.addingTimeInterval(-590),
             finishedAt: testNow.addingTimeInterval(-548), stdoutBytes: 48_213, stderrBytes: state == .failed ? 212 : 0, result: result)
     }
@@ -85,13 +93,17 @@ enum FormScenes {
         _ = state.handle(.down, now: testNow)
         _ = state.handle(.enter, now: testNow)
         let invocations = [
-            invocation("edge-1", .succeeded, exit: 0, result: InvocationResult(packages: [
-                PackageResult(name: "nginx", installedVersion: "1.22.1-9+deb12u1"),
-                PackageResult(name: "curl", installedVersion: "7.88.1-10+deb12u8"),
-            ])),
-            invocation("edge-2", .failed, exit: 100, result: InvocationResult(packages: [
-                PackageResult(name: "nginx", installedVersion: nil), PackageResult(name: "curl", installedVersion: "7.88.1-10+deb12u8"),
-            ]), reason: "apt-get exited with 100"),
+            invocation(
+                "edge-1", .succeeded, exit: 0,
+                result: InvocationResult(packages: [
+                    PackageResult(name: "nginx", installedVersion: "1.22.1-9+deb12u1"),
+                    PackageResult(name: "curl", installedVersion: "7.88.1-10+deb12u8"),
+                ])),
+            invocation(
+                "edge-2", .failed, exit: 100,
+                result: InvocationResult(packages: [
+                    PackageResult(name: "nginx", installedVersion: nil), PackageResult(name: "curl", installedVersion: "7.88.1-10+deb12u8"),
+                ]), reason: "apt-get exited with 100"),
         ]
         _ = state.apply(.command(CommandDetail(command: mixedCommands[1], invocations: invocations)), now: testNow)
         return state
@@ -104,7 +116,8 @@ enum FormScenes {
         let invocations = [
             invocation("edge-1", .succeeded, exit: 0, result: InvocationResult(agentVersion: "0.2.0")),
             invocation("edge-2", .succeeded, exit: 0, result: InvocationResult(agentVersion: "0.2.0")),
-            invocation("edge-3", .failed, exit: 1, result: InvocationResult(agentVersion: "0.1.0"),
+            invocation(
+                "edge-3", .failed, exit: 1, result: InvocationResult(agentVersion: "0.1.0"),
                 reason: "new agent not healthy after 30 s; rolled back"),
         ]
         _ = state.apply(.command(CommandDetail(command: mixedCommands[0], invocations: invocations)), now: testNow)

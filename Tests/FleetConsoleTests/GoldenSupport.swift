@@ -43,11 +43,14 @@ enum Scenes {
         var state = commandsView()
         _ = state.handle(.enter, now: testNow)
         let invocations = [
-            InvocationInfo(nodeId: "edge-1", state: .succeeded, exitCode: 0, deliveryCount: 1, createdAt: testNow.addingTimeInterval(-400),
+            InvocationInfo(
+                nodeId: "edge-1", state: .succeeded, exitCode: 0, deliveryCount: 1, createdAt: testNow.addingTimeInterval(-400),
                 startedAt: testNow.addingTimeInterval(-399), finishedAt: testNow.addingTimeInterval(-396.5), stdoutBytes: 21),
-            InvocationInfo(nodeId: "edge-2", state: .succeeded, exitCode: 0, deliveryCount: 1, createdAt: testNow.addingTimeInterval(-400),
+            InvocationInfo(
+                nodeId: "edge-2", state: .succeeded, exitCode: 0, deliveryCount: 1, createdAt: testNow.addingTimeInterval(-400),
                 startedAt: testNow.addingTimeInterval(-399), finishedAt: testNow.addingTimeInterval(-396.4), stdoutBytes: 21),
-            InvocationInfo(nodeId: "edge-3", state: .failed, exitCode: 2, deliveryCount: 2, createdAt: testNow.addingTimeInterval(-400),
+            InvocationInfo(
+                nodeId: "edge-3", state: .failed, exitCode: 2, deliveryCount: 2, createdAt: testNow.addingTimeInterval(-400),
                 startedAt: testNow.addingTimeInterval(-300), finishedAt: testNow.addingTimeInterval(-100), stdoutBytes: 1_500_000,
                 stderrBytes: 2048),
         ]

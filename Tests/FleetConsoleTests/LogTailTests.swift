@@ -193,8 +193,10 @@ import Testing
         let tailer = tailer(api, on: clock)
         let task = Task { await tailer.run { events.add($0) } }
         // act + check: each retry waits its whole delay and no longer; the first page resets it
-        let retries: [(delay: Duration, requestsBefore: Int)] = [(.seconds(1), 1), (.seconds(2), 2), (.seconds(4), 3),
-            (.seconds(5), 4), (.seconds(5), 5), (.seconds(1), 7)]
+        let retries: [(delay: Duration, requestsBefore: Int)] = [
+            (.seconds(1), 1), (.seconds(2), 2), (.seconds(4), 3),
+            (.seconds(5), 4), (.seconds(5), 5), (.seconds(1), 7),
+        ]
         for retry in retries {
             await clock.waitForSleepers()
             #expect(api.state.withLock { $0.logCursors.count } == retry.requestsBefore)

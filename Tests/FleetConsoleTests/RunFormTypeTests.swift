@@ -70,8 +70,10 @@ import Testing
         let request = try form.request(nodes: nodes).get()
         // check
         #expect(request.targets == ["edge-1", "edge-2"])
-        #expect(request.payload == .updatePackage(
-            UpdatePackagePayload(action: .remove, packages: ["vim", "curl", "htop=3.2.2-2"], manager: .zypper, timeoutSec: 90)))
+        #expect(
+            request.payload
+                == .updatePackage(
+                    UpdatePackagePayload(action: .remove, packages: ["vim", "curl", "htop=3.2.2-2"], manager: .zypper, timeoutSec: 90)))
     }
 
     @Test func upgradeWithoutPackagesUpgradesEverythingAndAnEmptyTimeoutMeansNone() throws {
@@ -92,33 +94,38 @@ import Testing
             Issue.record("a package list with shell syntax was accepted")
             return
         }
-        #expect(error.problems == [
-            "packages: 'vim;' is not a valid package name", "packages: '-rf' is not a valid package name",
-            "packages: '/' is not a valid package name",
-        ])
+        #expect(
+            error.problems == [
+                "packages: 'vim;' is not a valid package name", "packages: '-rf' is not a valid package name",
+                "packages: '/' is not a valid package name",
+            ])
     }
 
     @Test func anUpdateAgentFormByHandBuildsAURLPayload() throws {
         var form = RunForm(targets: ["edge-1"])
         form.select(.updateAgent)
-        #expect(form.fields == [.type, .targets, .artifact, .url, .sha256, .version, .timeout, .maxConcurrency, .maxErrors],
+        #expect(
+            form.fields == [.type, .targets, .artifact, .url, .sha256, .version, .timeout, .maxConcurrency, .maxErrors],
             "no list yet: by hand")
         typed("https://example.org/node-agent", into: &form.url)
         typed(FormScenes.sha1.uppercased(), into: &form.sha256)
         typed("0.3.0", into: &form.version)
         let request = try form.request(nodes: nodes).get()
-        #expect(request.payload == .updateAgent(
-            UpdateAgentPayload(version: "0.3.0", sha256: FormScenes.sha1, url: "https://example.org/node-agent", timeoutSec: nil)))
+        #expect(
+            request.payload
+                == .updateAgent(
+                    UpdateAgentPayload(version: "0.3.0", sha256: FormScenes.sha1, url: "https://example.org/node-agent", timeoutSec: nil)))
     }
 
     @Test func anEmptyByHandFormNamesEachMissingField() {
         var form = RunForm(targets: ["edge-1"])
         form.select(.updateAgent)
         typed("http://plain.example/agent", into: &form.url)
-        #expect(form.problems(nodes: nodes) == [
-            "version must be 1-64 characters of letters, digits, '.', '-', '+', '_'", "sha256 must be 64 hex digits",
-            "url must be an https URL",
-        ])
+        #expect(
+            form.problems(nodes: nodes) == [
+                "version must be 1-64 characters of letters, digits, '.', '-', '+', '_'", "sha256 must be 64 hex digits",
+                "url must be an https URL",
+            ])
     }
 
     @Test func pickingAnArtifactFillsItsIdVersionAndDigest() throws {
@@ -135,15 +142,18 @@ import Testing
         #expect(form.chosenArtifact == FormScenes.artifacts[0])
         #expect(form.version.text == "0.2.0")
         #expect(form.sha256.text == FormScenes.sha1)
-        #expect(form.fields == [.type, .targets, .artifact, .timeout, .maxConcurrency, .maxErrors],
+        #expect(
+            form.fields == [.type, .targets, .artifact, .timeout, .maxConcurrency, .maxErrors],
             "url, digest and version come from the artifact")
         #expect(form.focus == .artifact)
         _ = form.edit(.right)
         #expect(form.chosenArtifact == FormScenes.artifacts[1])
         #expect(form.version.text == "0.1.9")
         let request = try form.request(nodes: nodes).get()
-        #expect(request.payload == .updateAgent(
-            UpdateAgentPayload(version: "0.1.9", sha256: FormScenes.sha2, artifactId: FormScenes.artifacts[1].artifactId)))
+        #expect(
+            request.payload
+                == .updateAgent(
+                    UpdateAgentPayload(version: "0.1.9", sha256: FormScenes.sha2, artifactId: FormScenes.artifacts[1].artifactId)))
         // the last option is "by hand": the artifact's values go with it
         _ = form.edit(.right)
         #expect(form.chosenArtifact == nil)
@@ -171,8 +181,10 @@ import Testing
         let result = InvocationResult(agentVersion: "0.1.0")
         #expect(result.text(for: FormScenes.agentPayload) == "agent 0.1.0 (wanted 0.2.0)")
         #expect(result.isUnexpected(for: FormScenes.agentPayload))
-        let packages = InvocationResult(packages: [PackageResult(name: "vim", installedVersion: "2:9.0"),
-            PackageResult(name: "htop", installedVersion: nil)])
+        let packages = InvocationResult(packages: [
+            PackageResult(name: "vim", installedVersion: "2:9.0"),
+            PackageResult(name: "htop", installedVersion: nil),
+        ])
         #expect(packages.text(for: FormScenes.packagePayload) == "vim 2:9.0 · htop not installed")
     }
 }

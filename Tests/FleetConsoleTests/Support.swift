@@ -7,9 +7,10 @@ import Testing
 /// A fixed "now" so ages render the same on every run.
 let testNow = Date(timeIntervalSince1970: 1_780_000_000)
 
-func node(_ id: String, online: Bool = true, revoked: Bool = false, attrs: [String: String] = [:], seen: TimeInterval = 12,
-    version: String = "0.1.0") -> NodeInfo
-{
+func node(
+    _ id: String, online: Bool = true, revoked: Bool = false, attrs: [String: String] = [:], seen: TimeInterval = 12,
+    version: String = "0.1.0"
+) -> NodeInfo {
     NodeInfo(
         nodeId: id, attrs: attrs, status: revoked ? .revoked : .active, online: online, agentVersion: version,
         registeredAt: testNow.addingTimeInterval(-86_400), lastSeenAt: testNow.addingTimeInterval(-seen))
@@ -45,7 +46,8 @@ func expectGolden(_ screen: String, _ expected: String, _ name: String, sourceLo
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try? actual.write(to: dir.appendingPathComponent("\(name).txt"), atomically: true, encoding: .utf8)
     }
-    #expect(actual == trimmed(expected), "golden \(name) differs; actual written to $TMPDIR/fleet-console-golden/\(name).txt",
+    #expect(
+        actual == trimmed(expected), "golden \(name) differs; actual written to $TMPDIR/fleet-console-golden/\(name).txt",
         sourceLocation: sourceLocation)
 }
 
@@ -86,12 +88,19 @@ final class FakeAPI: FleetAPI {
     }
 
     /// Pages the stored invocations like agent-svc: in order, filtered by state, the cursor an index.
-    func command(_ id: UUID, limit: Int?, cursor: String?, state: InvocationState?) async throws(FleetAPIError)
+    func command(
+        _ id: UUID, limit: Int?, cursor: String?, state: InvocationState?
+    ) async throws(FleetAPIError)
         -> CommandDetail
     {
         let limit = limit ?? InvocationPageRequest.pageSize
         let request = InvocationPageRequest(commandId: id, cursor: cursor, state: state, limit: limit)
-        guard let detail = self.state.withLock({ $0.commandCalls.append(request); return $0.details[id] }) else {
+        guard
+            let detail = self.state.withLock({
+                $0.commandCalls.append(request)
+                return $0.details[id]
+            })
+        else {
             throw .server(status: 404, code: "not_found", message: "no command \(id)")
         }
         return Self.page(of: detail, request)
@@ -102,7 +111,8 @@ final class FakeAPI: FleetAPI {
         let matching = detail.invocations.filter { request.state == nil || $0.state == request.state }
         let start = min(matching.count, request.cursor.flatMap(Int.init) ?? 0)
         let end = min(matching.count, start + request.limit)
-        return CommandDetail(command: detail.command, invocations: Array(matching[start..<end]),
+        return CommandDetail(
+            command: detail.command, invocations: Array(matching[start..<end]),
             nextCursor: end < matching.count ? String(end) : nil)
     }
 

@@ -177,17 +177,21 @@ struct NodeSelectorTests {
         #expect(try !NodeSelector(parsing: "gpu").isEveryNode)
     }
 
-    @Test("whitespace around every token is ignored", arguments: [
-        "role=web,gpu", " role=web,gpu ", "role = web , gpu", "\trole\t=\tweb\t,\tgpu\t", "\nrole\r\n=\nweb\n,\ngpu\n",
-        "role == web ,gpu",
-    ])
+    @Test(
+        "whitespace around every token is ignored",
+        arguments: [
+            "role=web,gpu", " role=web,gpu ", "role = web , gpu", "\trole\t=\tweb\t,\tgpu\t", "\nrole\r\n=\nweb\n,\ngpu\n",
+            "role == web ,gpu",
+        ])
     func whitespace(input: String) throws {
         #expect(try NodeSelector(parsing: input).description == "role=web,gpu")
     }
 
-    @Test("whitespace inside lists and around '!' is ignored", arguments: [
-        "role in (a,b),!gpu", "role in(a,b),! gpu", "role  in  (  a  ,  b  )  ,  !  gpu  ", "role\tin\t(\ta\t,\tb\t)\t,\t!\tgpu",
-    ])
+    @Test(
+        "whitespace inside lists and around '!' is ignored",
+        arguments: [
+            "role in (a,b),!gpu", "role in(a,b),! gpu", "role  in  (  a  ,  b  )  ,  !  gpu  ", "role\tin\t(\ta\t,\tb\t)\t,\t!\tgpu",
+        ])
     func whitespaceInLists(input: String) throws {
         #expect(try NodeSelector(parsing: input).description == "role in (a,b),!gpu")
     }

@@ -15,7 +15,8 @@ struct RoundTripTests {
     @Test("every enum case round-trips under its wire name")
     func simpleEnums() throws {
         func wire(_ value: some Encodable) throws -> String { String(decoding: try FleetJSON.makeEncoder().encode(value), as: UTF8.self) }
-        #expect(try wire(InvocationState.allCases) == #"["queued","delivered","running","succeeded","failed","timed_out","cancelled","expired","lost"]"#)
+        #expect(
+            try wire(InvocationState.allCases) == #"["queued","delivered","running","succeeded","failed","timed_out","cancelled","expired","lost"]"#)
         #expect(try wire(CommandType.allCases) == #"["RunCommand","UpdateAgent","UpdatePackage"]"#)
         #expect(try wire(PackageAction.allCases) == #"["install","remove","upgrade"]"#)
         #expect(try wire(PackageManagerKind.allCases) == #"["apt","dnf","yum","apk","zypper"]"#)
@@ -43,8 +44,10 @@ struct RoundTripTests {
         }
         let agent = try expectRoundTrip(SubmitCommandRequest(targets: ["edge-1"], payload: Fixtures.updateAgent))
         #expect(agent.contains(#""sha256":"\#(Fixtures.sha256)""#))
-        let byArtifact = try expectRoundTrip(SubmitCommandRequest(
-            targets: ["edge-1"], payload: .updateAgent(UpdateAgentPayload(version: "0.4.0", sha256: Fixtures.sha256, artifactId: "node-agent-0.4.0"))))
+        let byArtifact = try expectRoundTrip(
+            SubmitCommandRequest(
+                targets: ["edge-1"],
+                payload: .updateAgent(UpdateAgentPayload(version: "0.4.0", sha256: Fixtures.sha256, artifactId: "node-agent-0.4.0"))))
         #expect(byArtifact.contains(#""artifact_id":"node-agent-0.4.0""#))
     }
 
@@ -104,8 +107,10 @@ struct RoundTripTests {
             nodeId: "edge-2", state: .timedOut, signal: 9, reason: "timed out after 30 s", deliveryCount: 2,
             cancelRequested: true, createdAt: Instants.created)
         let infoJSON = try expectRoundTrip(finished)
-        for key in ["node_id", "exit_code", "delivery_count", "cancel_requested", "delivered_at", "started_at",
-                    "finished_at", "stdout_bytes", "stderr_bytes", "stdout_total", "stderr_total"] {
+        for key in [
+            "node_id", "exit_code", "delivery_count", "cancel_requested", "delivered_at", "started_at",
+            "finished_at", "stdout_bytes", "stderr_bytes", "stdout_total", "stderr_total",
+        ] {
             #expect(infoJSON.contains(#""\#(key)":"#), "InvocationInfo lacks \(key)")
         }
         try expectRoundTrip(killed)
@@ -158,9 +163,10 @@ struct RoundTripTests {
         }
         try expectRoundTrip(PollResponse(assignments: [], cancel: []))
 
-        let report = try expectRoundTrip(StatusReport(
-            commandId: Fixtures.commandId, state: .timedOut, exitCode: nil, signal: 15, reason: "timeout after 30 s",
-            stdoutBytes: 1_048_576, stderrBytes: 12))
+        let report = try expectRoundTrip(
+            StatusReport(
+                commandId: Fixtures.commandId, state: .timedOut, exitCode: nil, signal: 15, reason: "timeout after 30 s",
+                stdoutBytes: 1_048_576, stderrBytes: 12))
         for key in ["command_id", "stdout_bytes", "stderr_bytes"] {
             #expect(report.contains(#""\#(key)":"#), "StatusReport lacks \(key)")
         }

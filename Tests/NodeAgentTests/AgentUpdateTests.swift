@@ -212,7 +212,8 @@ struct AgentUpdateTests {
 
         let status = try await UpdateWatchdog(
             commandId: world.id, agentPid: getpid(), stateDirectory: world.directory.path + "/state", healthTimeout: .seconds(1),
-            relaunchArguments: [], logger: Fixtures.logger, relaunch: { _, _ in
+            relaunchArguments: [], logger: Fixtures.logger,
+            relaunch: { _, _ in
                 Issue.record("a healthy update must not be relaunched")
                 return 0
             }

@@ -46,13 +46,17 @@ struct PackageManagerTests {
         (.yum, .install, ["vim=9.0"], ["/x/yum", "-y", "install", "vim-9.0"]),
         (.yum, .remove, ["vim"], ["/x/yum", "-y", "remove", "vim"]),
         (.yum, .upgrade, [], ["/x/yum", "-y", "upgrade"]),
-        (.apk, .install, ["vim", "curl=8.5.0-r0", "jq>=1.6", "tzdata~2024"],
-         ["/x/apk", "add", "--no-progress", "--", "vim", "curl=8.5.0-r0", "jq>=1.6", "tzdata~2024"]),
+        (
+            .apk, .install, ["vim", "curl=8.5.0-r0", "jq>=1.6", "tzdata~2024"],
+            ["/x/apk", "add", "--no-progress", "--", "vim", "curl=8.5.0-r0", "jq>=1.6", "tzdata~2024"]
+        ),
         (.apk, .remove, ["vim"], ["/x/apk", "del", "--no-progress", "--", "vim"]),
         (.apk, .upgrade, ["vim"], ["/x/apk", "upgrade", "--no-progress", "--", "vim"]),
         (.apk, .upgrade, [], ["/x/apk", "upgrade", "--no-progress"]),
-        (.zypper, .install, ["vim", "curl=8.0", "jq>=1.6"],
-         ["/x/zypper", "--non-interactive", "install", "vim", "curl=8.0", "jq>=1.6"]),
+        (
+            .zypper, .install, ["vim", "curl=8.0", "jq>=1.6"],
+            ["/x/zypper", "--non-interactive", "install", "vim", "curl=8.0", "jq>=1.6"]
+        ),
         (.zypper, .remove, ["vim"], ["/x/zypper", "--non-interactive", "remove", "vim"]),
         (.zypper, .upgrade, ["vim"], ["/x/zypper", "--non-interactive", "update", "vim"]),
         (.zypper, .upgrade, [], ["/x/zypper", "--non-interactive", "update"]),

@@ -1,6 +1,6 @@
-import Foundation
 import FleetAuth
 import FleetProtocol
+import Foundation
 import Hummingbird
 import Logging
 

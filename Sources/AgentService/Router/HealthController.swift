@@ -1,7 +1,7 @@
 import FleetProtocol
-import Prometheus
 import Hummingbird
 import Logging
+import Prometheus
 
 /// `/healthz` (the process is up), `/readyz` (database reachable and migrated), `/metrics`.
 struct HealthController: Sendable {

@@ -1,10 +1,10 @@
 import FleetAuth
 import FleetProtocol
-import Prometheus
-import ServiceLifecycle
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
+import ServiceLifecycle
 
 /// The node-facing routes: long-poll, token refresh, status reports, log upload.
 struct NodeController: Sendable {

@@ -1,9 +1,9 @@
 import FleetProtocol
-import Prometheus
-import ServiceLifecycle
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
+import ServiceLifecycle
 
 /// The operator routes: submit, history, one command, logs, cancel, nodes, revoke.
 struct OperatorController: Sendable {

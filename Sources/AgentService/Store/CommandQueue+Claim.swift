@@ -163,9 +163,13 @@ extension CommandQueue {
                 guard let type, let commandType = CommandType(rawValue: type), let payload, let lease, let count else {
                     throw DatabaseError.unexpected(operation: "claim invocations", detail: "stored command \(id) is malformed")
                 }
-                assignments.append((created, Assignment(
-                    commandId: id, payload: try CommandPayload(type: commandType, bodyJSON: Data(payload.utf8)),
-                    leaseExpiresAt: lease, deliveryCount: count)))
+                assignments.append(
+                    (
+                        created,
+                        Assignment(
+                            commandId: id, payload: try CommandPayload(type: commandType, bodyJSON: Data(payload.utf8)),
+                            leaseExpiresAt: lease, deliveryCount: count)
+                    ))
             }
         }
         guard let pollSeq else { return nil }

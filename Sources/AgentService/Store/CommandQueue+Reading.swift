@@ -63,11 +63,15 @@ extension CommandQueue {
             ORDER BY node_id LIMIT \(limit + 1)
             """)
         let invocations = try invocationRows.map { row in
-            let (node, state, exit, signal, reason, count, cancel, created, delivered, started, finished,
-                 stdoutStored, stderrStored, stdoutTotal, stderrTotal, resultJSON) =
+            let (
+                node, state, exit, signal, reason, count, cancel, created, delivered, started, finished,
+                stdoutStored, stderrStored, stdoutTotal, stderrTotal, resultJSON
+            ) =
                 try row.decode(
-                    (String, String, Int?, Int?, String?, Int, Bool, Date, Date?, Date?, Date?, Int64, Int64, Int64?, Int64?,
-                     String?).self)
+                    (
+                        String, String, Int?, Int?, String?, Int, Bool, Date, Date?, Date?, Date?, Int64, Int64, Int64?, Int64?,
+                        String?
+                    ).self)
             // A result the agent sent is shown as stored; one that no longer decodes is left out
             // rather than failing the whole command view.
             let result = resultJSON.flatMap { try? FleetJSON.makeDecoder().decode(InvocationResult.self, from: Data($0.utf8)) }
@@ -82,8 +86,10 @@ extension CommandQueue {
     }
 
     static func decodeSummary(_ row: PostgresRow) throws -> (Int64, CommandSummary) {
-        let (seq, id, type, payload, createdBy, createdAt, targetCount, states, selector,
-             concurrency, concurrencySpec, errors, errorsSpec, deliverWithin, stopped) =
+        let (
+            seq, id, type, payload, createdBy, createdAt, targetCount, states, selector,
+            concurrency, concurrencySpec, errors, errorsSpec, deliverWithin, stopped
+        ) =
             try row.decode(
                 (Int64, UUID, String, String, String, Date, Int, [String], String?, Int?, String?, Int?, String?, Int?, String?).self)
         guard let commandType = CommandType(rawValue: type) else {

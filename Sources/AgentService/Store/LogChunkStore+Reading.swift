@@ -91,9 +91,10 @@ extension LogChunkStore {
                 break
             }
             bytes += data.readableBytes
-            chunks.append(LogChunk(
-                offset: offset, stream: Self.stream(code: stream), bytes: data.readableBytesView,
-                nodeId: nodeId == nil ? node : nil))
+            chunks.append(
+                LogChunk(
+                    offset: offset, stream: Self.stream(code: stream), bytes: data.readableBytesView,
+                    nodeId: nodeId == nil ? node : nil))
             next.positions[node] = id
         }
         let complete = !truncated && progress.allSatisfy(\.complete)

@@ -21,7 +21,7 @@ public enum MigrationError: Error, CustomStringConvertible {
 ///
 /// A transaction-scoped advisory lock makes replicas that start together apply each file once.
 public struct Migrator: Sendable {
-    static let advisoryLockKey: Int64 = 0x466C_6565_74 // "Fleet"
+    static let advisoryLockKey: Int64 = 0x466C_6565_74  // "Fleet"
 
     let directory: String
     let logger: Logger

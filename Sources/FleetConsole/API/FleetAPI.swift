@@ -11,7 +11,9 @@ public protocol FleetAPI: Sendable {
     func listCommands(limit: Int, cursor: String?) async throws(FleetAPIError) -> CommandListResponse
     /// `GET /v1/commands/{id}`: a command, its counts, and one page of its invocations in node order
     /// (`limit` nil: the server's default; `state` nil: every state).
-    func command(_ id: UUID, limit: Int?, cursor: String?, state: InvocationState?) async throws(FleetAPIError)
+    func command(
+        _ id: UUID, limit: Int?, cursor: String?, state: InvocationState?
+    ) async throws(FleetAPIError)
         -> CommandDetail
     /// `GET /v1/commands/{id}/logs`: chunks after `cursor` (all targets when `nodeId` is nil).
     func logs(_ id: UUID, nodeId: String?, cursor: String?, limit: Int, wait: Int) async throws(FleetAPIError) -> LogPage

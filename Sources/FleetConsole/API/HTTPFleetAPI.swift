@@ -30,7 +30,9 @@ public struct HTTPFleetAPI: FleetAPI {
         try await get(FleetPaths.commands, query: [("limit", String(limit)), ("cursor", cursor)])
     }
 
-    public func command(_ id: UUID, limit: Int?, cursor: String?, state: InvocationState?) async throws(FleetAPIError)
+    public func command(
+        _ id: UUID, limit: Int?, cursor: String?, state: InvocationState?
+    ) async throws(FleetAPIError)
         -> CommandDetail
     {
         try await get(
@@ -38,7 +40,9 @@ public struct HTTPFleetAPI: FleetAPI {
             query: [("limit", limit.map(String.init)), ("cursor", cursor), ("state", state?.rawValue)])
     }
 
-    public func logs(_ id: UUID, nodeId: String?, cursor: String?, limit: Int, wait: Int) async throws(FleetAPIError)
+    public func logs(
+        _ id: UUID, nodeId: String?, cursor: String?, limit: Int, wait: Int
+    ) async throws(FleetAPIError)
         -> LogPage
     {
         try await get(
@@ -65,7 +69,9 @@ public struct HTTPFleetAPI: FleetAPI {
 
     private struct EmptyBody: Encodable {}
 
-    private func get<T: Decodable>(_ path: String, query: [(String, String?)], timeout: TimeAmount = .seconds(5))
+    private func get<T: Decodable>(
+        _ path: String, query: [(String, String?)], timeout: TimeAmount = .seconds(5)
+    )
         async throws(FleetAPIError) -> T
     {
         let pairs = query.compactMap { key, value in value.map { "\(key)=\(Self.escape($0))" } }
@@ -75,7 +81,9 @@ public struct HTTPFleetAPI: FleetAPI {
         return try await execute(request, timeout: timeout)
     }
 
-    private func send<T: Decodable, B: Encodable>(_ method: HTTPMethod, _ path: String, body: B) async throws(FleetAPIError)
+    private func send<T: Decodable, B: Encodable>(
+        _ method: HTTPMethod, _ path: String, body: B
+    ) async throws(FleetAPIError)
         -> T
     {
         var request = HTTPClientRequest(url: baseURL + path)

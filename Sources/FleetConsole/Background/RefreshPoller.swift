@@ -30,9 +30,10 @@ public final class RefreshPoller: Sendable {
     private let focus = Mutex<Focus>(.nodes)
 
     /// A poller posting to `inbox`, timing its interval on `clock` (a test clock in tests).
-    public init(api: any FleetAPI, inbox: EventInbox, interval: Duration = .seconds(2),
-        clock: any Clock<Duration> = ContinuousClock())
-    {
+    public init(
+        api: any FleetAPI, inbox: EventInbox, interval: Duration = .seconds(2),
+        clock: any Clock<Duration> = ContinuousClock()
+    ) {
         self.api = api
         self.inbox = inbox
         self.interval = interval

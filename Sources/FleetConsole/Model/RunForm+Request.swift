@@ -31,8 +31,9 @@ extension RunForm {
         case .success(let payload):
             problems += payload.problems().map(Self.readable) + limits.problems
             if problems.isEmpty {
-                return .success(SubmitCommandRequest(
-                    targets: ids, selector: selector, payload: payload, maxConcurrency: limits.concurrency, maxErrors: limits.errors))
+                return .success(
+                    SubmitCommandRequest(
+                        targets: ids, selector: selector, payload: payload, maxConcurrency: limits.concurrency, maxErrors: limits.errors))
             }
         }
         return .failure(FormError(problems: problems))
@@ -63,14 +64,16 @@ extension RunForm {
         case .updateAgent:
             return optionalTimeout().map { seconds in
                 if let artifact = chosenArtifact {
-                    return .updateAgent(UpdateAgentPayload(
-                        version: artifact.version, sha256: artifact.sha256, artifactId: artifact.artifactId, timeoutSec: seconds))
+                    return .updateAgent(
+                        UpdateAgentPayload(
+                            version: artifact.version, sha256: artifact.sha256, artifactId: artifact.artifactId, timeoutSec: seconds))
                 }
                 // An empty URL is still sent to validation, which then names it with the rest.
-                return .updateAgent(UpdateAgentPayload(
-                    version: version.text.trimmingCharacters(in: .whitespaces),
-                    sha256: sha256.text.trimmingCharacters(in: .whitespaces).lowercased(),
-                    url: url.text.trimmingCharacters(in: .whitespaces), timeoutSec: seconds))
+                return .updateAgent(
+                    UpdateAgentPayload(
+                        version: version.text.trimmingCharacters(in: .whitespaces),
+                        sha256: sha256.text.trimmingCharacters(in: .whitespaces).lowercased(),
+                        url: url.text.trimmingCharacters(in: .whitespaces), timeoutSec: seconds))
             }
         }
     }
@@ -132,9 +135,11 @@ extension Confirmation {
             let source = update.artifactId.map { "artifact \($0.prefix(8))" } ?? "from \(update.url ?? "")"
             return Confirmation(
                 title: "Update agent",
-                lines: ["UpdateAgent → \(update.version) on \(nodes)", "nodes: \(names)",
+                lines: [
+                    "UpdateAgent → \(update.version) on \(nodes)", "nodes: \(names)",
                     "\(source) · sha256 \(update.sha256.prefix(16))…", timeout,
-                    "A node whose new agent does not come back healthy rolls back."],
+                    "A node whose new agent does not come back healthy rolls back.",
+                ],
                 effect: .submit(request), dangerous: false)
         }
     }

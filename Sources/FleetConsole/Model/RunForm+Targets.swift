@@ -47,7 +47,9 @@ extension RunForm {
         return (concurrency.limit, errors.limit, [concurrency.problem, errors.problem].compactMap { $0 })
     }
 
-    private static func limit(_ input: TextInput, named name: String, problem: (RolloutLimit) -> String?)
+    private static func limit(
+        _ input: TextInput, named name: String, problem: (RolloutLimit) -> String?
+    )
         -> (limit: RolloutLimit?, problem: String?)
     {
         let text = input.text.trimmingCharacters(in: .whitespaces)

@@ -14,7 +14,11 @@ extension FormRenderer {
         }
         let choice = confirm.dangerous ? "[y] yes, do it    [n] no" : "[y] send    [n] not now"
         let pad = max(0, (inner - TextWidth.width(choice)) / 2)
-        box.append(StyledLine([Span("│", border, [.bold]), Span(TextWidth.pad(String(repeating: " ", count: pad) + choice, to: inner), .menuKey, [.bold]), Span("│", border, [.bold])]))
+        box.append(
+            StyledLine([
+                Span("│", border, [.bold]), Span(TextWidth.pad(String(repeating: " ", count: pad) + choice, to: inner), .menuKey, [.bold]),
+                Span("│", border, [.bold]),
+            ]))
         box.append(StyledLine([Span("└" + String(repeating: "─", count: inner) + "┘", border, [.bold])]))
         var out = content
         let top = max(0, (content.count - box.count) / 2)
@@ -43,7 +47,8 @@ extension FormRenderer {
         }
         let bindings = Keymap.bindings(for: screen)
         let main = section("\(screen.crumb.capitalized) view", bindings.filter(\.inMenu), labelWidth: 6)
-        let more = section("More keys", bindings.filter { !$0.inMenu }, labelWidth: 7)
+        let more =
+            section("More keys", bindings.filter { !$0.inMenu }, labelWidth: 7)
             + (screen == .run ? [] : section("Everywhere", Keymap.global, labelWidth: 7))
         let left = [StyledLine()] + main
         let right = [StyledLine()] + more

@@ -1,9 +1,10 @@
 /// Helpers that build rows of exact width out of spans.
 extension StyledLine {
     /// Appends a span clipped/padded to exactly `width` cells.
-    public mutating func append(_ text: String, width: Int, _ role: Role = .normal, _ attributes: TextAttributes = [],
-        alignRight: Bool = false)
-    {
+    public mutating func append(
+        _ text: String, width: Int, _ role: Role = .normal, _ attributes: TextAttributes = [],
+        alignRight: Bool = false
+    ) {
         guard width > 0 else { return }
         spans.append(Span(TextWidth.pad(text, to: width, alignRight: alignRight), role, attributes))
     }

@@ -2,9 +2,9 @@ import CNCursesW
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Set while curses owns the terminal, so the exit hook knows whether to call `endwin`.

@@ -28,9 +28,10 @@ public final class ConsoleApp {
 
     /// A console on `terminal` talking to `api`; background waits run on `clock` and the
     /// screen's times come from `now` (tests fix both).
-    public init(terminal: any Terminal, api: any FleetAPI, serverURL: String, pollInterval: Duration = .seconds(2),
-        clock: any Clock<Duration> = ContinuousClock(), now: @escaping @Sendable () -> Date = { Date() })
-    {
+    public init(
+        terminal: any Terminal, api: any FleetAPI, serverURL: String, pollInterval: Duration = .seconds(2),
+        clock: any Clock<Duration> = ContinuousClock(), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.terminal = terminal
         self.api = api
         self.state = ConsoleState(serverURL: serverURL)
@@ -111,11 +112,13 @@ public final class ConsoleApp {
             while !rest.isEmpty {
                 let slice = Array(rest.prefix(Self.sliceChunks))
                 rest = rest.dropFirst(slice.count)
-                let part = LogPage(commandId: page.commandId, nodeId: page.nodeId, chunks: slice, nextCursor: page.nextCursor,
+                let part = LogPage(
+                    commandId: page.commandId, nodeId: page.nodeId, chunks: slice, nextCursor: page.nextCursor,
                     complete: rest.isEmpty && page.complete)
                 effects += state.apply(.log(generation: generation, .page(part)), now: time)
                 if !rest.isEmpty, clock.now >= deadline {
-                    let remainder = LogPage(commandId: page.commandId, nodeId: page.nodeId, chunks: Array(rest),
+                    let remainder = LogPage(
+                        commandId: page.commandId, nodeId: page.nodeId, chunks: Array(rest),
                         nextCursor: page.nextCursor, complete: page.complete)
                     leftovers.append(.log(generation: generation, .page(remainder)))
                     break
@@ -159,7 +162,9 @@ public final class ConsoleApp {
             poller.kick()
         case .submit(let request):
             Task.detached {
-                do throws(FleetAPIError) { inbox.post(.submitted(try await api.submit(request))) } catch { inbox.post(.actionFailed("submit", error)) }
+                do throws(FleetAPIError) { inbox.post(.submitted(try await api.submit(request))) } catch {
+                    inbox.post(.actionFailed("submit", error))
+                }
             }
         case .cancel(let id):
             Task.detached {

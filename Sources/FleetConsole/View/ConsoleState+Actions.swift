@@ -186,8 +186,11 @@ extension ConsoleState {
         }
         let pending = counts.map { " (\($0.pending) not finished)" } ?? ""
         confirm = Confirmation(
-            title: "Cancel command", lines: ["Cancel command \(Format.shortId(id))\(pending)?",
-                "Running invocations get SIGTERM, then SIGKILL."],
+            title: "Cancel command",
+            lines: [
+                "Cancel command \(Format.shortId(id))\(pending)?",
+                "Running invocations get SIGTERM, then SIGKILL.",
+            ],
             effect: .cancel(id), dangerous: true)
         return []
     }
@@ -200,8 +203,11 @@ extension ConsoleState {
         }
         let names = ids.prefix(5).joined(separator: ", ") + (ids.count > 5 ? ", …" : "")
         confirm = Confirmation(
-            title: "Revoke", lines: ["Revoke \(ids.count) node\(ids.count == 1 ? "" : "s"): \(names)?",
-                "Their tokens stop working at once."],
+            title: "Revoke",
+            lines: [
+                "Revoke \(ids.count) node\(ids.count == 1 ? "" : "s"): \(names)?",
+                "Their tokens stop working at once.",
+            ],
             effect: .revoke(ids), dangerous: true)
         return []
     }

@@ -28,9 +28,10 @@ public struct KeyBinding: Hashable, Sendable {
     public var dangerous: Bool
 
     /// A binding of `keys` to `action`, listed as `label` `short` (menu) and `help`.
-    public init(_ keys: [Key], _ label: String, _ short: String, _ help: String, _ action: Action, menu: Bool = true,
-        dangerous: Bool = false)
-    {
+    public init(
+        _ keys: [Key], _ label: String, _ short: String, _ help: String, _ action: Action, menu: Bool = true,
+        dangerous: Bool = false
+    ) {
         self.keys = keys
         self.label = label
         self.short = short

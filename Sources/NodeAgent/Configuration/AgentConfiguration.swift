@@ -1,5 +1,5 @@
-import Foundation
 import FleetProtocol
+import Foundation
 
 /// Everything the agent needs to run, read from the environment and command-line flags.
 public struct AgentConfiguration: Sendable {

@@ -1,6 +1,5 @@
 import Foundation
 import Subprocess
-
 import SystemPackage
 
 #if canImport(Glibc)
@@ -33,7 +32,8 @@ public struct AgentBinary: Sendable, Hashable {
 
     /// Where the download for `commandId` lands before it is verified.
     public func downloadPath(for commandId: UUID) -> String {
-        (directory as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).update-\(commandId.uuidString.prefix(8).lowercased())")
+        (directory as NSString).appendingPathComponent(
+            ".\((path as NSString).lastPathComponent).update-\(commandId.uuidString.prefix(8).lowercased())")
     }
 
     /// Runs `path --version` and returns what it printed (trimmed); a binary that does not run,

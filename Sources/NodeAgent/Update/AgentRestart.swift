@@ -20,10 +20,11 @@ public enum AgentRestart {
         // leaked socket of the last held poll would keep that connection open, and agent-svc
         // would hand work to a poll nobody reads any more.
         closeOnExecAll()
-        let watchdog = [
-            plan.backupPath, "--update-watchdog", plan.commandId.uuidString, "--watch-pid", "\(getpid())",
-            "--state-dir", plan.stateDirectory, "--health-timeout", "\(plan.healthTimeout.components.seconds)", "--",
-        ] + arguments
+        let watchdog =
+            [
+                plan.backupPath, "--update-watchdog", plan.commandId.uuidString, "--watch-pid", "\(getpid())",
+                "--state-dir", plan.stateDirectory, "--health-timeout", "\(plan.healthTimeout.components.seconds)", "--",
+            ] + arguments
         let spawned = spawn(watchdog)
         guard spawned > 0 else {
             throw .cannotReplace("could not start the update watchdog: \(String(cString: strerror(-spawned)))")

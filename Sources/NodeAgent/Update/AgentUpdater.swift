@@ -53,9 +53,12 @@ public struct AgentUpdater: Sendable {
         let download = binary.downloadPath(for: id)
         defer { unlink(download) }
         let verified: Result<DownloadedFile, UpdateError>
-        switch await Self.untilStopped(stop, timeout: payload.timeoutSec.map { .seconds($0) }, {
-            try await prepare(payload, id: id, binary: binary, download: download)
-        }) {
+        switch await Self.untilStopped(
+            stop, timeout: payload.timeoutSec.map { .seconds($0) },
+            {
+                try await prepare(payload, id: id, binary: binary, download: download)
+            })
+        {
         case .finished(let result): verified = result
         case .stopped(.timedOut):
             return FinalOutcome(state: .timedOut, reason: "timed out after \(payload.timeoutSec ?? 0) s; nothing was replaced")

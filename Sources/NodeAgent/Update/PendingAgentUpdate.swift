@@ -45,10 +45,12 @@ public final class PendingAgentUpdate: Sendable {
     /// recorded a final state (there is a report and output to send).
     @discardableResult
     public func serverReached() async -> Bool {
-        guard let update = awaiting.withLock({ state -> AgentUpdateRecord? in
-            defer { state = nil }
-            return state
-        }) else { return false }
+        guard
+            let update = awaiting.withLock({ state -> AgentUpdateRecord? in
+                defer { state = nil }
+                return state
+            })
+        else { return false }
         let id = update.commandId
         do {
             if try await store.setAgentUpdatePhase(id, to: .healthy) {

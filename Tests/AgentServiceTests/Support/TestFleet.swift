@@ -2,12 +2,12 @@ import AgentService
 import FleetAuth
 import FleetProtocol
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
 import NIOFoundationCompat
-import HTTPTypes
 import PostgresNIO
 
 /// One agent-svc on its own fresh database, driven in-process through Hummingbird's test client.

@@ -1,10 +1,11 @@
 import AgentService
 import Foundation
+import Logging
+import PostgresNIO
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
-import PostgresNIO
 
 /// The Postgres server the tests use: the one `scripts/test.sh` started (FLEET_TEST_PG_HOST/PORT),
 /// or a cluster this process starts itself in a temp dir. Never a mock; no server means failure.
@@ -40,14 +41,16 @@ actor TestPostgres {
     func makeDatabase() async throws -> DatabaseSettings {
         let (host, port) = try server()
         // Actor methods re-enter at each await: the template is built by one shared task.
-        let template = templateTask ?? Task {
-            try await admin("DROP DATABASE IF EXISTS \(Self.templateName) WITH (FORCE)")
-            try await admin("CREATE DATABASE \(Self.templateName)")
-            let settings = DatabaseSettings(host: host, port: port, user: "postgres", password: nil, database: Self.templateName)
-            var config = ServiceConfiguration(database: settings, signingSecret: String(repeating: "s", count: 32), enrollmentToken: nil)
-            config.migrationsDirectory = Self.migrationsDirectory
-            _ = try await migrateDatabase(configuration: config, logger: logger)
-        }
+        let template =
+            templateTask
+            ?? Task {
+                try await admin("DROP DATABASE IF EXISTS \(Self.templateName) WITH (FORCE)")
+                try await admin("CREATE DATABASE \(Self.templateName)")
+                let settings = DatabaseSettings(host: host, port: port, user: "postgres", password: nil, database: Self.templateName)
+                var config = ServiceConfiguration(database: settings, signingSecret: String(repeating: "s", count: 32), enrollmentToken: nil)
+                config.migrationsDirectory = Self.migrationsDirectory
+                _ = try await migrateDatabase(configuration: config, logger: logger)
+            }
         templateTask = template
         try await template.value
         let name = "test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20))"

@@ -4,7 +4,9 @@ import Logging
 import NodeAgent
 
 enum Fixtures {
-    static func assignment(_ cmd: String, id: UUID = UUID(), timeout: Int? = nil, env: [String: String]? = nil, cwd: String? = nil)
+    static func assignment(
+        _ cmd: String, id: UUID = UUID(), timeout: Int? = nil, env: [String: String]? = nil, cwd: String? = nil
+    )
         -> Assignment
     {
         Assignment(
