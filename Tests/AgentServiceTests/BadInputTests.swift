@@ -164,4 +164,36 @@ struct BadInputTests {
             #expect(cancel.status == .notFound)
         }
     }
+
+    @Test("values Postgres cannot store are the client's mistake: 400 naming the problem, never a 503")
+    func unstorableValues() async throws {
+        let fleet = try await TestFleet.make()
+        try await fleet.run { client in
+            let op = try await fleet.operatorToken()
+            // a NUL in an attribute: Postgres refuses it in text and jsonb (SQLSTATE class 22)
+            let register = try await client.send(
+                .post, "/v1/agents/register", headers: [enrollmentHeader: TestFleet.enrollment],
+                raw: #"{"node_id":"edge-nul","attrs":{"os":"li\u0000nux"}}"#)
+            #expect(register.status == .badRequest, "\(register.text)")
+            #expect(register.errorCode == "invalid_value")
+            let none = try await fleet.sql("SELECT count(*)::int FROM nodes WHERE node_id = 'edge-nul'").first?.decode(Int.self)
+            #expect(none == 0, "nothing half-written")
+            // numbers out of the columns' range at a status report name their field
+            let node = try await client.register("edge-1")
+            let id = try await client.submit("true", to: ["edge-1"], token: op)
+            _ = try await client.poll(token: node)
+            for (body, field) in [
+                (#"{"command_id":"\#(id)","state":"failed","exit_code":2147483648}"#, "exit_code"),
+                (#"{"command_id":"\#(id)","state":"failed","exit_code":-5388608414}"#, "exit_code"),
+                (#"{"command_id":"\#(id)","state":"failed","signal":1099511627776}"#, "signal"),
+                (#"{"command_id":"\#(id)","state":"failed","signal":0}"#, "signal"),
+            ] {
+                let response = try await client.send(.post, "/v1/agents/status", token: node, raw: body)
+                #expect(response.status == .badRequest, "\(body): \(response.text)")
+                #expect(response.text.contains(field), "\(response.text)")
+            }
+            let state = try await fleet.sql("SELECT state FROM invocations WHERE command_id = \(id)").first?.decode(String.self)
+            #expect(state == "delivered", "no refused report changed the invocation")
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import PostgresNIO
 
 /// The one place that decides what a client sees for each error: a status, a stable code, and
 /// the error's own message. Unexpected errors are logged and become a 500 (a 503 when the
@@ -35,7 +36,7 @@ extension HTTPAPIError {
     init(_ error: QueueError) {
         let message = error.description
         switch error {
-        case .noTargets, .tooManyTargets, .negativeByteCount, .resultTooLarge, .invalidCursor: self = .badRequest(message)
+        case .noTargets, .tooManyTargets, .negativeByteCount, .outOfRange, .resultTooLarge, .invalidCursor: self = .badRequest(message)
         case .malformedTargets, .unknownTargets: self = .badRequest(message, code: "unknown_targets")
         case .invalidPayload: self = .badRequest(message, code: "invalid_payload")
         case .unreportableState: self = .badRequest(message, code: "invalid_state")
@@ -81,8 +82,20 @@ extension HTTPAPIError {
     init(_ error: DatabaseError, logger: Logger) {
         logger.error("database error", metadata: ["error": "\(error.description)"])
         switch error {
+        case .database(_, let underlying as PSQLError) where Self.isClientData(underlying):
+            // A value Postgres cannot store (a NUL in text, an integer out of range): the
+            // client's mistake, not an outage. Postgres' own message names the problem.
+            let detail = underlying.serverInfo?[.message] ?? "a value cannot be stored"
+            self = .badRequest("request holds a value that cannot be stored: \(detail.prefix(300))", code: "invalid_value")
         case .database: self = .unavailable("database unavailable, retry later")
         case .unexpected: self = .internalError
         }
+    }
+
+    /// SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation): what a
+    /// request put in a statement, not the database's health.
+    static func isClientData(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState] else { return false }
+        return state.hasPrefix("22") || state.hasPrefix("23")
     }
 }

@@ -3,6 +3,12 @@ import Foundation
 import PostgresNIO
 
 extension CommandQueue {
+    /// What the `integer` columns can hold; a process exits with 0…255 on Linux, but other
+    /// systems report wider codes.
+    static let exitCodes = Int(Int32.min)...Int(Int32.max)
+    /// Signal numbers, real-time ones included.
+    static let signals = 1...128
+
     /// Largest `result` an agent may report, as JSON.
     static let maxResultBytes = 64 * 1024
 
@@ -11,6 +17,8 @@ extension CommandQueue {
         guard InvocationState.reportableByAgent.contains(report.state) else { throw QueueError.unreportableState(report.state) }
         if let bytes = report.stdoutBytes, bytes < 0 { throw QueueError.negativeByteCount(field: "stdout_bytes") }
         if let bytes = report.stderrBytes, bytes < 0 { throw QueueError.negativeByteCount(field: "stderr_bytes") }
+        if let code = report.exitCode, !Self.exitCodes.contains(code) { throw QueueError.outOfRange(field: "exit_code", range: Self.exitCodes) }
+        if let signal = report.signal, !Self.signals.contains(signal) { throw QueueError.outOfRange(field: "signal", range: Self.signals) }
         let reason = report.reason.map { String($0.prefix(2000)) }
         let resultJSON = try report.result.map { String(decoding: try FleetJSON.makeEncoder().encode($0), as: UTF8.self) }
         if let resultJSON, resultJSON.utf8.count > Self.maxResultBytes { throw QueueError.resultTooLarge(limitBytes: Self.maxResultBytes) }

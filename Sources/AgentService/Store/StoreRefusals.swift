@@ -18,6 +18,8 @@ enum QueueError: StoreRefusal, Equatable {
     case invalidPayload(problems: [String])
     case unreportableState(InvocationState)
     case negativeByteCount(field: String)
+    /// A number outside the range the field can hold (`exit_code`, `signal`).
+    case outOfRange(field: String, range: ClosedRange<Int>)
     case resultTooLarge(limitBytes: Int)
     case illegalTransition(from: InvocationState, to: InvocationState)
     case unknownCommand(UUID)
@@ -43,6 +45,7 @@ enum QueueError: StoreRefusal, Equatable {
         case .invalidPayload(let problems): problems.joined(separator: "; ")
         case .unreportableState(let state): "an agent cannot report state '\(state.rawValue)'"
         case .negativeByteCount(let field): "\(field) must not be negative"
+        case .outOfRange(let field, let range): "\(field) must be \(range.lowerBound)…\(range.upperBound)"
         case .resultTooLarge(let limit): "result is larger than \(limit / 1024) KiB"
         case .illegalTransition(let from, let to): "invocation is \(from.rawValue); it cannot become \(to.rawValue)"
         case .unknownCommand(let id): "no command \(id.uuidString)"

@@ -56,14 +56,22 @@ public final class WorkPoller: Service {
     }
 
     /// Tells the server this agent is stopping, so the poll it still holds for us is retired
-    /// instead of being handed work nobody will read; best effort, bounded by a short timeout.
+    /// instead of being handed work nobody will read. Best effort, and never more than two
+    /// seconds of the shutdown (a token refresh on the way could otherwise wait on a dead link).
     private func sayLeaving() async {
-        do {
-            let request = PollRequest(
-                waitSec: 0, active: try await store.activeIds(), agentVersion: NodeAgentVersion.current, leaving: true)
-            _ = try await api.poll(request, token: try await identity.token())
-        } catch {
-            logger.debug("could not tell agent-svc this agent is leaving", metadata: ["error": "\(error)"])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                do {
+                    let request = PollRequest(
+                        waitSec: 0, active: try await store.activeIds(), agentVersion: NodeAgentVersion.current, leaving: true)
+                    _ = try await api.poll(request, token: try await identity.token())
+                } catch {
+                    logger.debug("could not tell agent-svc this agent is leaving", metadata: ["error": "\(error)"])
+                }
+            }
+            group.addTask { [clock] in try? await clock.sleep(for: .seconds(2)) }
+            await group.next()
+            group.cancelAll()
         }
     }
 
