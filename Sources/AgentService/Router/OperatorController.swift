@@ -1,5 +1,6 @@
 import FleetProtocol
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Prometheus
@@ -28,11 +29,19 @@ struct OperatorController: Sendable {
         router.post("/v1/agents/{id}/revoke") { request, context in try await revoke(request, context) }
     }
 
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+
     func submit(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<SubmitCommandResponse> {
         let actor = try await auth.requireOperator(request)
         let body = try await request.decodeJSON(SubmitCommandRequest.self, limit: maxBodyBytes)
         if case .updateAgent(let update) = body.payload { try await checkArtifactReference(update) }
-        let response = try await queue.submit(body, actor: actor.name)
+        let key = request.headers[Self.idempotencyKey]
+        if let key, !IdempotencyKey.isValid(key) { throw QueueError.invalidIdempotencyKey }
+        let (response, replayed) = try await queue.submit(body, actor: actor.name, idempotencyKey: key)
+        if replayed {
+            context.logger.info("submit replayed by its idempotency key", metadata: ["command_id": "\(response.commandId)"])
+            return JSONBody(response, status: .ok)
+        }
         metrics.submits.increment()
         context.logger.info(
             "command submitted",

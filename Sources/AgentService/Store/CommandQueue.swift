@@ -1,6 +1,8 @@
+import Crypto
 import FleetProtocol
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
 
 /// The command queue in Postgres: submit, claim with a lease, state reports, cancel.
@@ -23,33 +25,67 @@ struct CommandQueue: Sendable {
     /// given ids, or the registered, unrevoked nodes a selector matches (offline ones included),
     /// resolved in the transaction that queues the work.
     func submit(_ request: SubmitCommandRequest, actor: String) async throws -> SubmitCommandResponse {
+        try await submit(request, actor: actor, idempotencyKey: nil).response
+    }
+
+    /// ``submit(_:actor:)`` with an optional `Idempotency-Key`: the same key and body from the
+    /// same operator within ``idempotencyWindowHours`` return the first command (`replayed`);
+    /// the same key with another body is refused.
+    func submit(
+        _ request: SubmitCommandRequest, actor: String, idempotencyKey: String?
+    ) async throws -> (response: SubmitCommandResponse, replayed: Bool) {
         let problems = request.payload.problems()
         guard problems.isEmpty else { throw QueueError.invalidPayload(problems: problems) }
         let deliverWithin = try Self.deliveryWindow(request.deliverWithinSec) ?? deliveryTimeoutSeconds
         try Self.checkLimits(request)
-        guard let text = request.selector else {
-            let targets = try Self.checkedTargets(request.targets)
-            let insert = try insertStatement(request, targets: targets, deliverWithin: deliverWithin, actor: actor)
-            return try Self.submitted(request, targets: targets, rows: try await database.query("submit command", insert))
+        if request.selector != nil, !request.targets.isEmpty { throw QueueError.targetsAndSelector }
+        let selector = try request.selector.map { text throws(QueueError) in try NodeSelector(operatorText: text) }
+        guard let idempotencyKey else {
+            guard let selector else {
+                // The common case stays one statement, one round trip.
+                let targets = try Self.checkedTargets(request.targets)
+                let insert = try insertStatement(request, targets: targets, deliverWithin: deliverWithin, actor: actor, key: nil)
+                return (try Self.submitted(request, targets: targets, rows: try await database.query("submit command", insert)), false)
+            }
+            return try await database.transaction("submit command") { connection in
+                (try await queue(request, selector: selector, deliverWithin: deliverWithin, actor: actor, key: nil, on: connection), false)
+            }
         }
-        guard request.targets.isEmpty else { throw QueueError.targetsAndSelector }
-        let selector = try NodeSelector(operatorText: text)
-        let sql = SelectorSQL(selector)
+        let key = IdempotencyKey(
+            text: idempotencyKey, digest: Data(SHA256.hash(data: try FleetJSON.makeEncoder().encode(request))))
         return try await database.transaction("submit command") { connection in
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(\(Self.idempotencyLockSpace), hashtext(\(actor) || '/' || \(key.text)))",
+                logger: database.logger)
+            if let earlier = try await earlierSubmit(key, actor: actor, on: connection) { return (earlier, true) }
+            return (try await queue(request, selector: selector, deliverWithin: deliverWithin, actor: actor, key: key, on: connection), false)
+        }
+    }
+
+    /// Resolves the targets (a selector's matches, or the ids) and queues the command on `connection`.
+    private func queue(
+        _ request: SubmitCommandRequest, selector: NodeSelector?, deliverWithin: Int, actor: String, key: IdempotencyKey?,
+        on connection: PostgresConnection
+    ) async throws -> SubmitCommandResponse {
+        var resolved = request
+        let targets: [String]
+        if let selector {
+            let sql = SelectorSQL(selector)
             let matched = try await connection.rows(
                 """
                 SELECT node_id FROM nodes n
                 WHERE revoked_at IS NULL AND fleet_attrs_match(attrs, \(sql.operations), \(sql.keys), \(sql.values))
                 ORDER BY node_id LIMIT \(Self.maxTargets + 1) FOR SHARE
                 """, logger: database.logger)
-            let targets = try matched.map { try $0.decode(String.self) }
+            targets = try matched.map { try $0.decode(String.self) }
             guard !targets.isEmpty else { throw QueueError.noMatchingNodes(selector: selector.description) }
             guard targets.count <= Self.maxTargets else { throw QueueError.tooManyTargets(limit: Self.maxTargets) }
-            var resolved = request
             resolved.selector = selector.description
-            let insert = try insertStatement(resolved, targets: targets, deliverWithin: deliverWithin, actor: actor)
-            return try Self.submitted(request, targets: targets, rows: try await connection.rows(insert, logger: database.logger))
+        } else {
+            targets = try Self.checkedTargets(request.targets)
         }
+        let insert = try insertStatement(resolved, targets: targets, deliverWithin: deliverWithin, actor: actor, key: key)
+        return try Self.submitted(request, targets: targets, rows: try await connection.rows(insert, logger: database.logger))
     }
 
     /// The ids without repeats, checked for count and form.
@@ -80,7 +116,7 @@ struct CommandQueue: Sendable {
     /// invocations, the audit row and the NOTIFYs commit together, or (when a target is unknown
     /// or revoked) nothing does.
     private func insertStatement(
-        _ request: SubmitCommandRequest, targets: [String], deliverWithin: Int, actor: String
+        _ request: SubmitCommandRequest, targets: [String], deliverWithin: Int, actor: String, key: IdempotencyKey?
     ) throws -> PostgresQuery {
         let payloadJSON = String(decoding: try request.payload.bodyJSON(), as: UTF8.self)
         let type = request.commandType.rawValue
@@ -95,9 +131,11 @@ struct CommandQueue: Sendable {
                 SELECT node_id FROM nodes WHERE node_id = ANY(\(targets)::text[]) AND revoked_at IS NULL FOR SHARE
             ), command AS (
                 INSERT INTO commands (command_id, command_type, payload, created_by, target_count, selector,
-                    max_concurrency, max_concurrency_spec, max_errors, max_errors_spec, deliver_within_sec)
+                    max_concurrency, max_concurrency_spec, max_errors, max_errors_spec, deliver_within_sec,
+                    idempotency_key, request_sha256)
                 SELECT \(commandId), \(type), \(payloadJSON)::jsonb, \(actor), \(targets.count), \(request.selector),
-                    \(concurrency), \(request.maxConcurrency?.description), \(errors), \(request.maxErrors?.description), \(deliverWithin)
+                    \(concurrency), \(request.maxConcurrency?.description), \(errors), \(request.maxErrors?.description), \(deliverWithin),
+                    \(key?.text), \(key.map { ByteBuffer(bytes: $0.digest) })
                 WHERE (SELECT count(*) FROM known) = \(targets.count)
                 RETURNING command_id, created_at
             ), invocations AS (

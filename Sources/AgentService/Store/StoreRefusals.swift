@@ -35,6 +35,10 @@ enum QueueError: StoreRefusal, Equatable {
     case invalidRollout(field: String, problem: String)
     /// The state filter of a command read is not a state.
     case unknownState(String)
+    /// The `Idempotency-Key` header is empty, too long or not visible ASCII.
+    case invalidIdempotencyKey
+    /// The key was used in the window for a request with another body.
+    case idempotencyKeyReused
 
     var description: String {
         switch self {
@@ -56,6 +60,9 @@ enum QueueError: StoreRefusal, Equatable {
         case .noMatchingNodes(let selector): "selector '\(selector.prefix(200))' matches no registered node"
         case .invalidRollout(let field, let problem): "\(field) \(problem)"
         case .unknownState(let text): "state '\(text.prefix(40))' is not an invocation state"
+        case .invalidIdempotencyKey: "Idempotency-Key must be 1–255 visible ASCII characters"
+        case .idempotencyKeyReused:
+            "Idempotency-Key was already used within \(CommandQueue.idempotencyWindowHours) h for a different request body"
         }
     }
 
