@@ -50,8 +50,8 @@ struct BadInputTests {
                 (
                     "/v1/commands/logs", node,
                     #"{"command_id":"00000000-0000-0000-0000-000000000001","chunks":[{"offset":99999999999999999999,"stream":"stdout","data":"x"}]}"#,
-                    .badRequest, "not valid JSON"
-                ),  // beyond Int64: the JSON reader refuses it
+                    .badRequest, "number 99999999999999999999 is out of range"
+                ),  // beyond Int64: no field can hold it, and the message says so
                 (
                     "/v1/commands/logs", node,
                     #"{"command_id":"00000000-0000-0000-0000-000000000001","chunks":[{"offset":0,"stream":"stdin","data":"x"}]}"#, .badRequest,
@@ -194,6 +194,29 @@ struct BadInputTests {
             }
             let state = try await fleet.sql("SELECT state FROM invocations WHERE command_id = \(id)").first?.decode(String.self)
             #expect(state == "delivered", "no refused report changed the invocation")
+        }
+    }
+
+    @Test("ambiguous input is refused: duplicate keys, other encodings, repeated or empty limits")
+    func ambiguousInput() async throws {
+        let fleet = try await TestFleet.make()
+        try await fleet.run { client in
+            let op = try await fleet.operatorToken()
+            let node = try await client.register("edge-1")
+            let duplicate = try await client.send(
+                .post, FleetPaths.submit, token: op,
+                raw: #"{"command_type":"RunCommand","targets":["edge-1"],"payload":{"cmd":"echo first","cmd":"echo second"}}"#)
+            #expect(duplicate.status == .badRequest && duplicate.text.contains("duplicate key 'cmd'"), "\(duplicate.text)")
+            let queued = try await fleet.sql("SELECT count(*)::int FROM commands").first?.decode(Int.self)
+            #expect(queued == 0)
+            let wide = try await client.send(.post, "/v1/agents/poll", token: node, raw: #"{"wait_sec": 17500686229317330944}"#)
+            #expect(wide.status == .badRequest && wide.text.contains("out of range"), "\(wide.text)")
+            for query in ["limit=", "limit=1&limit=2"] {
+                let response = try await client.send(.get, "/v1/commands?\(query)", token: op)
+                #expect(response.status == .badRequest, "\(query): \(response.text)")
+            }
+            let escaped = try await client.send(.get, "/v1/agents/edge%2D1", token: op)
+            #expect(escaped.status == .ok, "a percent-encoded id is the same id: \(escaped.text)")
         }
     }
 }

@@ -17,3 +17,9 @@ public struct FleetRequestContext: RequestContext {
     public var requestDecoder: JSONDecoder { FleetJSON.makeDecoder() }
     public var responseEncoder: JSONEncoder { FleetJSON.makeEncoder() }
 }
+
+extension FleetRequestContext {
+    /// The `{id}` path segment, percent-decoded (`edge%2D1` is `edge-1`); nil when it is absent
+    /// or its escapes are malformed.
+    var pathId: String? { parameters.get("id")?.removingPercentEncoding }
+}

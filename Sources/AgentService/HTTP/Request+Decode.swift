@@ -15,6 +15,9 @@ extension Request {
         }
         if buffer.readableBytes == 0, let empty { return empty }
         guard buffer.readableBytes > 0 else { throw HTTPAPIError.badRequest("request body is empty; expected JSON", code: "invalid_json") }
+        if let problem = JSONBodyCheck.check(buffer.readableBytesView) {
+            throw HTTPAPIError.badRequest(problem.message, code: "invalid_body")
+        }
         do {
             return try FleetJSON.makeDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
@@ -58,8 +61,11 @@ extension Request {
     }
 
     /// The value of a query parameter parsed as an integer in `range`, or nil when absent.
+    /// Given twice, or given empty, it is refused: which one was meant is a guess.
     func queryInt(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
-        guard let text = uri.queryParameters.get(name), !text.isEmpty else { return nil }
+        let values = uri.queryParameters.getAll(name)
+        guard let text = values.first else { return nil }
+        guard values.count == 1 else { throw HTTPAPIError.badRequest("query parameter '\(name)' is given \(values.count) times") }
         guard let value = Int(text), range.contains(value) else {
             throw HTTPAPIError.badRequest("query parameter '\(name)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
         }

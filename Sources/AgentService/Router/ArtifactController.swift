@@ -54,7 +54,7 @@ struct ArtifactController: Sendable {
     /// Streams the content block by block; only to a node with an UpdateAgent for it in flight.
     func download(_ request: Request, _ context: FleetRequestContext) async throws -> Response {
         let node = try await auth.requireNode(request)
-        guard let id = context.parameters.get("id"), FleetValidation.isValidLabel(id) else {
+        guard let id = context.pathId, FleetValidation.isValidLabel(id) else {
             throw HTTPAPIError.badRequest("artifact id is not valid", code: "invalid_artifact_id")
         }
         guard let info = try await artifacts.info(artifactId: id) else { throw HTTPAPIError.notFound("no artifact '\(id)'") }

@@ -147,14 +147,14 @@ struct OperatorController: Sendable {
     }
 
     static func commandId(_ context: FleetRequestContext) throws -> UUID {
-        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
+        guard let text = context.pathId, let id = UUID(uuidString: text) else {
             throw HTTPAPIError.badRequest("command id must be a UUID", code: "invalid_command_id")
         }
         return id
     }
 
     static func nodeId(_ context: FleetRequestContext) throws -> String {
-        guard let id = context.parameters.get("id"), FleetValidation.isValidNodeId(id) else {
+        guard let id = context.pathId, FleetValidation.isValidNodeId(id) else {
             throw HTTPAPIError.badRequest("node id is not valid", code: "invalid_node_id")
         }
         return id
