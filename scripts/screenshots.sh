@@ -115,4 +115,13 @@ keys Escape; keys Escape
 keys "?"
 wait_for "Everywhere"
 shot help "fleet-tui — Help"
+keys Escape
+# A rollout: a selector, one node at a time, stop at the first failure.
+api POST /v1/commands/submit '{"command_type":"RunCommand","selector":"role=web","max_concurrency":1,"max_errors":0,
+  "payload":{"cmd":"echo rolling out on $(hostname); sleep 30","timeout_sec":60}}' >/dev/null
+keys 2
+wait_for "role=web"
+keys g; keys Enter
+wait_for "waiting"
+shot rollout "fleet-tui — Command (rollout: selector, max concurrency 1)"
 keys Escape; keys q
