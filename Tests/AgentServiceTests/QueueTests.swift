@@ -204,15 +204,8 @@ struct AbandonedPollTests {
     func abandonedPollDoesNotClaim() async throws {
         let fleet = try await TestFleet.make { $0.leaseSeconds = 300 }
         try await fleet.run(.live) { client, parts in
-            let op = try await fleet.operatorToken()
-            let node = try await client.register("edge-1")
-            let port = try #require(client.port)
-            try await eventually("the change listener is up") { await parts.notifier.isListening }
             // setup: a poll held by the server whose client went away (an agent that exec'd) …
-            let abandoned = try RawConnection.open(port: port)
-            RawConnection.send(abandoned, RawConnection.poll(token: node, wait: 20))
-            try await eventually("the poll is held") { await parts.notifier.parked == 1 }
-            close(abandoned)
+            let (op, node) = try await Self.abandonHeldPoll(fleet, client, parts)
             // … and the restarted agent's first poll, which finds nothing yet
             #expect(try await client.poll(token: node).assignments.isEmpty)
             // act: work arrives; only the abandoned poll is waiting, and it wakes
@@ -227,15 +220,8 @@ struct AbandonedPollTests {
     func leavingPollRetiresTheHeldOne() async throws {
         let fleet = try await TestFleet.make { $0.leaseSeconds = 300 }
         try await fleet.run(.live) { client, parts in
-            let op = try await fleet.operatorToken()
-            let node = try await client.register("edge-1")
-            let port = try #require(client.port)
-            try await eventually("the change listener is up") { await parts.notifier.isListening }
             // setup: the agent's held poll, then its SIGTERM: it closes the socket and says it is leaving
-            let held = try RawConnection.open(port: port)
-            RawConnection.send(held, RawConnection.poll(token: node, wait: 20))
-            try await eventually("the poll is held") { await parts.notifier.parked == 1 }
-            close(held)
+            let (op, node) = try await Self.abandonHeldPoll(fleet, client, parts)
             let leaving = try await client.send(.post, "/v1/agents/poll", token: node, json: PollRequest(waitSec: 20, leaving: true))
             #expect(leaving.status == .ok)
             #expect(try leaving.decode(PollResponse.self).assignments.isEmpty)
@@ -247,6 +233,22 @@ struct AbandonedPollTests {
             #expect(try states.first?.decode(String.self) == "queued")
             #expect(try await client.poll(token: node).assignments.map(\.commandId) == [id])
         }
+    }
+
+    /// Registers `edge-1`, has the server hold a 20 s poll for it, then closes that poll's socket
+    /// (the server cannot see it close); returns an operator token and the node's token.
+    static func abandonHeldPoll(
+        _ fleet: TestFleet, _ client: any TestClientProtocol, _ parts: AgentServiceParts
+    ) async throws -> (operator: String, node: String) {
+        let op = try await fleet.operatorToken()
+        let node = try await client.register("edge-1")
+        let port = try #require(client.port)
+        try await eventually("the change listener is up") { await parts.notifier.isListening }
+        let held = try RawConnection.open(port: port)
+        RawConnection.send(held, RawConnection.poll(token: node, wait: 20))
+        try await eventually("the poll is held") { await parts.notifier.parked == 1 }
+        close(held)
+        return (op, node)
     }
 }
 
