@@ -149,11 +149,17 @@ struct CommandQueue: Sendable {
             )
             SELECT (SELECT command_id FROM command), (SELECT created_at FROM command),
                    (SELECT COALESCE(array_agg(node_id), '{}') FROM known),
-                   (SELECT count(*)::int FROM (
-                        SELECT pg_notify(\(Self.workChannel), i.node_id) FROM invocations i JOIN nodes n USING (node_id)
-                        -- a throttled command wakes only as many nodes as may run at once, online ones first
-                        ORDER BY n.last_seen_at > now() - interval '60 seconds' DESC NULLS LAST, i.node_id
-                        LIMIT COALESCE(\(concurrency), 2147483647)) AS notified)
+                   (SELECT count(*)::int FROM (\(unescaped: Self.wakeTargets(concurrency))) AS notified)
+            """
+    }
+
+    /// The NOTIFYs of a submit, over its `invocations` CTE: every target, or for a throttled
+    /// command only as many as may run at once, online ones first (no sort on the fan-out path).
+    private static func wakeTargets(_ concurrency: Int?) -> String {
+        guard let concurrency else { return "SELECT pg_notify('\(workChannel)', node_id) FROM invocations" }
+        return """
+            SELECT pg_notify('\(workChannel)', i.node_id) FROM invocations i JOIN nodes n USING (node_id)
+            ORDER BY n.last_seen_at > now() - interval '60 seconds' DESC NULLS LAST, i.node_id LIMIT \(concurrency)
             """
     }
 
