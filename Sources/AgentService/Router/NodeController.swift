@@ -26,6 +26,9 @@ struct NodeController: Sendable {
         router.post("/v1/commands/logs") { request, _ in try await upload(request) }
     }
 
+    /// A check-in refused: the node was revoked (its token generation is old) or never registered.
+    static let refusedToken = HTTPAPIError.unauthorized("token has been revoked or the node is not registered")
+
     /// Returns queued work at once, or holds the request until a NOTIFY for this node or the wait ends.
     func poll(_ request: Request) async throws -> JSONBody<PollResponse> {
         let claims = try await auth.nodeClaims(request)
@@ -43,13 +46,13 @@ struct NodeController: Sendable {
         if body.leaving == true {
             // Checking in takes the next poll number, which retires any poll still held for the node.
             guard try await queue.claim(nodeId: nodeId, attempt, limit: 0) != nil else {
-                throw HTTPAPIError.unauthorized("token has been revoked or the node is not registered")
+                throw Self.refusedToken
             }
             return JSONBody(PollResponse(assignments: [], cancel: []))
         }
         let response = try await notifier.longPoll(key: "work:\(nodeId)", wait: .seconds(wait)) {
             guard let (seq, response) = try await queue.claim(nodeId: nodeId, attempt) else {
-                if case .checkIn = attempt { throw HTTPAPIError.unauthorized("token has been revoked or the node is not registered") }
+                if case .checkIn = attempt { throw Self.refusedToken }
                 // A newer poll of this node exists: this one was abandoned, answer it empty at once.
                 return (PollResponse(assignments: [], cancel: []), true)
             }

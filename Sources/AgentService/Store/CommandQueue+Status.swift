@@ -122,8 +122,12 @@ extension CommandQueue {
                   AND (n.last_seen_at IS NULL OR n.last_seen_at < now() - make_interval(secs => \(lostAfterSeconds)))
                 RETURNING i.command_id
             ), changed AS (SELECT command_id FROM expired UNION ALL SELECT command_id FROM lost)
-            SELECT count(*)::int, COALESCE(array_agg(DISTINCT command_id), '{}')
+            SELECT count(*)::int,
+                   -- only rollout-controlled commands have slots to hand on or errors to count
+                   COALESCE(array_agg(DISTINCT c.command_id) FILTER (
+                       WHERE c.max_concurrency IS NOT NULL OR c.max_errors IS NOT NULL), '{}')
             FROM (SELECT command_id, pg_notify(\(Self.logsChannel), command_id::text) FROM changed) AS notified
+            JOIN commands c ON c.command_id = notified.command_id
             """)
         guard let (count, commandIds) = try rows.first?.decode((Int, [UUID]).self) else { return 0 }
         // Expired and lost invocations free rollout slots, and lost ones count as errors.

@@ -24,13 +24,9 @@ struct CommandQueue: Sendable {
     /// Creates the command and one queued invocation per target, atomically. Targets are the
     /// given ids, or the registered, unrevoked nodes a selector matches (offline ones included),
     /// resolved in the transaction that queues the work.
-    func submit(_ request: SubmitCommandRequest, actor: String) async throws -> SubmitCommandResponse {
-        try await submit(request, actor: actor, idempotencyKey: nil).response
-    }
-
-    /// ``submit(_:actor:)`` with an optional `Idempotency-Key`: the same key and body from the
-    /// same operator within ``idempotencyWindowHours`` return the first command (`replayed`);
-    /// the same key with another body is refused.
+    /// With an `Idempotency-Key`, the same key and body from the same operator within
+    /// ``idempotencyWindowHours`` return the first command (`replayed`); the same key with
+    /// another body is refused.
     func submit(
         _ request: SubmitCommandRequest, actor: String, idempotencyKey: String?
     ) async throws -> (response: SubmitCommandResponse, replayed: Bool) {

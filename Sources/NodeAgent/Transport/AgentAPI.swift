@@ -28,9 +28,8 @@ public struct AgentAPI: Sendable {
 
     /// `POST /v1/agents/poll`: new assignments and cancellations, held up to `waitSec` by the server.
     public func poll(_ body: PollRequest, token: String) async throws(AgentAPIError) -> PollResponse {
-        // A leaving poll is the agent's last word on its way out: it must not hold up the exit.
-        let timeout = body.leaving == true ? .seconds(2) : .seconds(body.waitSec ?? 0) + requestTimeout
-        return try await call(FleetPaths.poll, body: body, headers: bearer(token), timeout: timeout)
+        let wait = Duration.seconds(body.waitSec ?? 0)
+        return try await call(FleetPaths.poll, body: body, headers: bearer(token), timeout: wait + requestTimeout)
     }
 
     /// `POST /v1/agents/status`: moves an invocation along its lifecycle.
