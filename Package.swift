@@ -122,16 +122,26 @@ let package = Package(
             name: "CNCursesW",
             providers: [.apt(["libncursesw5-dev"])]
         ),
+        // Shared by fleet-tui and fleet: the operator routes over HTTP and the log tailer.
         .target(
-            name: "FleetConsole",
+            name: "FleetClient",
             dependencies: [
                 "FleetProtocol",
                 "FleetSupport",
-                "CNCursesW",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FleetConsole",
+            dependencies: [
+                "FleetClient",
+                "FleetProtocol",
+                "FleetSupport",
+                "CNCursesW",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -139,6 +149,7 @@ let package = Package(
         .executableTarget(
             name: "fleet-tui",
             dependencies: [
+                "FleetClient",
                 "FleetConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -146,7 +157,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FleetConsoleTests",
-            dependencies: ["FleetConsole", "FleetProtocol", "FleetSupport", "FleetTestSupport"],
+            dependencies: ["FleetClient", "FleetConsole", "FleetProtocol", "FleetSupport", "FleetTestSupport"],
             swiftSettings: testSwiftSettings
         ),
         .testTarget(

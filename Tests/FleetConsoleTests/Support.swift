@@ -1,3 +1,4 @@
+import FleetClient
 import FleetConsole
 import FleetProtocol
 import Foundation

@@ -1,3 +1,4 @@
+import FleetClient
 import FleetProtocol
 
 /// What the background tasks report back to the console loop.

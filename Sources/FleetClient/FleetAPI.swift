@@ -2,7 +2,7 @@ import FleetProtocol
 import FleetSupport
 import Foundation
 
-/// The operator routes of agent-svc that the console uses: the seam between the console and
+/// The operator routes of agent-svc that the console and the CLI use: the seam between them and
 /// the network (an HTTP implementation in production, fakes in tests and benchmarks).
 public protocol FleetAPI: Sendable {
     /// `GET /v1/agents`: one page of nodes ordered by id.
@@ -69,7 +69,7 @@ public struct InvocationPageRequest: Hashable, Sendable {
     }
 }
 
-/// Why a call to agent-svc failed, phrased for the status line.
+/// Why a call to agent-svc failed, phrased for one line (the console's status line, the CLI's stderr).
 public enum FleetAPIError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The server could not be reached (refused, timed out, DNS): retrying may help.
     case unreachable(String)
