@@ -72,6 +72,7 @@ func buildRouter(
         maxBodyBytes: configuration.maxBodyBytes
     ).addRoutes(to: router)
     ArtifactController(auth: auth, artifacts: stores.artifacts).addRoutes(to: router)
+    OutputController(auth: auth, logs: stores.logs).addRoutes(to: router)
     return router
 }
 

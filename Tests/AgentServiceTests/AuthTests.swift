@@ -11,6 +11,7 @@ struct AuthTests {
     static let operatorRoutes: [(HTTPRequest.Method, String)] = [
         (.post, "/v1/commands/submit"), (.get, "/v1/commands"), (.get, "/v1/commands/00000000-0000-0000-0000-000000000001"),
         (.get, "/v1/commands/00000000-0000-0000-0000-000000000001/logs"),
+        (.get, "/v1/commands/00000000-0000-0000-0000-000000000001/output?node_id=edge-1"),
         (.post, "/v1/commands/00000000-0000-0000-0000-000000000001/cancel"),
         (.get, "/v1/agents"), (.get, "/v1/agents/edge-1"), (.post, "/v1/agents/edge-1/revoke"),
     ]

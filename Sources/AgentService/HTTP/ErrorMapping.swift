@@ -59,6 +59,7 @@ extension HTTPAPIError {
         case .chunkTooLarge: self = .tooLarge(message)
         case .notDelivered: self = .conflict(message, code: "not_delivered")
         case .gap: self = .conflict(message, code: "offset_gap")
+        case .outputIncomplete: self = .conflict(message, code: "output_incomplete")
         case .overlap, .misalignedReplay, .differentBytes: self = .conflict(message, code: "chunk_conflict")
         case .noInvocation: self = .notFound(message)
         case .invalidCursor: self = .badRequest(message, code: "invalid_cursor")

@@ -94,6 +94,8 @@ enum LogError: StoreRefusal, Equatable {
     case differentBytes(stream: LogStream, offset: Int64)
     case noInvocation(commandId: UUID, nodeId: String)
     case invalidCursor
+    /// Raw output of a final invocation whose reported bytes are not all stored yet.
+    case outputIncomplete(stream: LogStream, stored: Int64, reported: Int64)
 
     var description: String {
         switch self {
@@ -115,6 +117,8 @@ enum LogError: StoreRefusal, Equatable {
             "\(stream.rawValue) chunk at offset \(offset) differs from the bytes already stored there"
         case .noInvocation(let id, let node): "command \(id.uuidString) has no invocation on node '\(node)'"
         case .invalidCursor: "cursor is not a cursor this API returned"
+        case .outputIncomplete(let stream, let stored, let reported):
+            "\(stream.rawValue) has \(stored) of the \(reported) bytes the node reported; the rest is still being uploaded, retry"
         }
     }
 }
