@@ -93,10 +93,13 @@ public func buildApplication(
     let reaper = LeaseReaper(
         queue: stores.queue, lostAfterSeconds: configuration.lostAfterSeconds,
         interval: .seconds(configuration.reaperIntervalSeconds), logger: logger, clock: clock)
+    let sweeper = RetentionSweeper(
+        store: RetentionStore(database: database), outputDays: configuration.logRetentionDays,
+        historyDays: configuration.historyRetentionDays, logger: logger, clock: clock)
     let app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "agent-svc"),
-        services: [client, notifier, reaper],
+        services: [client, notifier, reaper, sweeper],
         logger: logger)
     return (app, parts)
 }

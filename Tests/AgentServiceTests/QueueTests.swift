@@ -146,10 +146,10 @@ struct QueueTests {
             let node = try await client.register("edge-1")
             async let waiting = client.poll(token: node, wait: 1)
             try await eventually("the poll is held") { await parts.notifier.parked == 1 }
-            await clock.waitForSleepers(2)  // the expiry ticker and the reaper
+            await clock.waitForSleepers(3)  // the expiry ticker, the reaper and the retention sweeper
             // 900 ms on, the ticker has looked (and sleeps again), and the poll is still held
             clock.advance(by: .milliseconds(900))
-            await clock.waitForSleepers(2)
+            await clock.waitForSleepers(3)
             #expect(await parts.notifier.parked == 1)
             clock.advance(by: .milliseconds(300))
             let response = try await waiting

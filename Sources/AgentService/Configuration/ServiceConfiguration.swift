@@ -100,6 +100,10 @@ public struct ServiceConfiguration: Sendable {
     public var maxChunkBytes: Int = 1024 * 1024
     /// Lifetime of node tokens.
     public var nodeTokenTTLSeconds: Int = 24 * 3600
+    /// Output of invocations that finished longer ago than this is dropped.
+    public var logRetentionDays: Int = 30
+    /// Commands created longer ago than this (all of their invocations finished) are deleted.
+    public var historyRetentionDays: Int = 365
 
     public init(database: DatabaseSettings, signingSecret: String, enrollmentToken: String?) {
         self.database = database
@@ -133,6 +137,11 @@ public struct ServiceConfiguration: Sendable {
         config.lostAfterSeconds = try int(env, "LOST_AFTER_SEC") ?? config.lostAfterSeconds
         config.maxBodyBytes = try int(env, "MAX_BODY_BYTES") ?? config.maxBodyBytes
         config.maxArtifactBytes = try int(env, "ARTIFACT_MAX_BYTES") ?? config.maxArtifactBytes
+        config.logRetentionDays = try int(env, "LOG_RETENTION_DAYS") ?? config.logRetentionDays
+        config.historyRetentionDays = try int(env, "HISTORY_RETENTION_DAYS") ?? config.historyRetentionDays
+        guard config.historyRetentionDays >= config.logRetentionDays else {
+            throw .invalid(name: "HISTORY_RETENTION_DAYS", reason: "must not be shorter than LOG_RETENTION_DAYS")
+        }
         return config
     }
 

@@ -27,71 +27,25 @@ extension CommandQueue {
     /// Returns the poll's number and the work, or nil: on check-in, the node is unknown, revoked
     /// or the token of an older generation; on a later attempt, a newer poll superseded this one.
     func claim(nodeId: String, _ attempt: PollAttempt, limit: Int = 32) async throws -> (pollSeq: Int64, response: PollResponse)? {
-        let statement =
+        let rows =
             switch attempt {
             case .checkIn(let tokenVersion, let agentVersion, let active):
-                checkIn(nodeId: nodeId, tokenVersion: tokenVersion, agentVersion: agentVersion, active: active, limit: limit)
+                try await database.execute(
+                    "claim invocations",
+                    CheckInStatement(
+                        nodeId: nodeId, tokenVersion: tokenVersion, agentVersion: agentVersion, leaseSeconds: leaseSeconds,
+                        active: active, limit: limit))
             case .again(let pollSeq):
-                claimAgain(nodeId: nodeId, pollSeq: pollSeq, limit: limit)
+                try await database.execute(
+                    "claim invocations",
+                    ClaimAgainStatement(nodeId: nodeId, pollSeq: pollSeq, leaseSeconds: leaseSeconds, limit: limit))
             }
-        guard let claim = try Self.decodeClaim(try await database.query("claim invocations", statement)) else { return nil }
+        guard let claim = try Self.decodeClaim(rows) else { return nil }
         var response = claim.response
         if !claim.throttled.isEmpty, limit > 0 {
             response.assignments += try await claimThrottled(nodeId: nodeId, commandIds: claim.throttled)
         }
         return (claim.pollSeq, response)
-    }
-
-    /// The check-in: `current` is the node's row after taking the next poll number, if the token
-    /// is current. Each row is touched by one CTE at most (Postgres leaves a row updated twice in
-    /// one statement to chance): `lost` takes running rows, `renewed` listed delivered rows, and
-    /// `claimable` queued rows plus unlisted (or, without a list, lapsed) delivered rows.
-    ///
-    /// An agent that sends no `active` list binds NULL: `= ANY(NULL)` is unknown, so nothing is
-    /// lost or renewed and `COALESCE` falls back to the lease.
-    private func checkIn(nodeId: String, tokenVersion: Int, agentVersion: String?, active: [UUID]?, limit: Int) -> PostgresQuery {
-        """
-        WITH current AS (
-            UPDATE nodes SET last_seen_at = now(), agent_version = COALESCE(\(agentVersion), agent_version),
-                poll_seq = poll_seq + 1
-            WHERE node_id = \(nodeId) AND revoked_at IS NULL AND token_version = \(tokenVersion)
-            RETURNING node_id, poll_seq, now() + make_interval(secs => \(leaseSeconds)) AS lease_until
-        ), lost AS (
-            UPDATE invocations SET state = 'lost', finished_at = now(), reason = \(Self.lostReason)
-            WHERE node_id IN (SELECT node_id FROM current) AND state = 'running'
-              AND NOT (command_id = ANY(\(active)::uuid[]))
-            RETURNING pg_notify(\(Self.logsChannel), command_id::text)
-        ), renewed AS (
-            UPDATE invocations SET lease_expires_at = (SELECT lease_until FROM current)
-            WHERE node_id IN (SELECT node_id FROM current) AND state = 'delivered'
-              AND command_id = ANY(\(active)::uuid[])
-        ), claimable AS (
-            SELECT command_id, node_id FROM invocations
-            WHERE node_id = \(nodeId) AND EXISTS (SELECT 1 FROM current) AND deliver_by > now() AND NOT cancel_requested
-              AND ((state = 'queued' AND NOT \(unescaped: Self.isThrottled))
-                   OR (state = 'delivered' AND COALESCE(NOT (command_id = ANY(\(active)::uuid[])), lease_expires_at < now())))
-            ORDER BY created_at LIMIT \(limit)
-            FOR UPDATE SKIP LOCKED
-        )
-        \(unescaped: Self.claimAndAnswer)
-        """
-    }
-
-    /// A later attempt: `current` is the node's row only while `pollSeq` is still its newest poll.
-    private func claimAgain(nodeId: String, pollSeq: Int64, limit: Int) -> PostgresQuery {
-        """
-        WITH current AS (
-            SELECT node_id, poll_seq, now() + make_interval(secs => \(leaseSeconds)) AS lease_until
-            FROM nodes WHERE node_id = \(nodeId) AND poll_seq = \(pollSeq)
-        ), claimable AS (
-            SELECT command_id, node_id FROM invocations
-            WHERE node_id = \(nodeId) AND EXISTS (SELECT 1 FROM current) AND deliver_by > now() AND NOT cancel_requested
-              AND ((state = 'queued' AND NOT \(unescaped: Self.isThrottled)) OR (state = 'delivered' AND lease_expires_at < now()))
-            ORDER BY created_at LIMIT \(limit)
-            FOR UPDATE SKIP LOCKED
-        )
-        \(unescaped: Self.claimAndAnswer)
-        """
     }
 
     static let lostReason = "the node no longer knows this invocation (agent restarted or lost its state)"

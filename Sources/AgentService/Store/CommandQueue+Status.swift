@@ -22,6 +22,48 @@ extension CommandQueue {
         let reason = report.reason.map { String($0.prefix(2000)) }
         let resultJSON = try report.result.map { String(decoding: try FleetJSON.makeEncoder().encode($0), as: UTF8.self) }
         if let resultJSON, resultJSON.utf8.count > Self.maxResultBytes { throw QueueError.resultTooLarge(limitBytes: Self.maxResultBytes) }
+        let change = ReportedChange(report: report, reason: reason, resultJSON: resultJSON)
+        if let answer = try await reportInOneStatement(nodeId: nodeId, change) { return answer }
+        return try await reportLocked(nodeId: nodeId, change)
+    }
+
+    /// One validated report, ready to be written.
+    struct ReportedChange: Sendable {
+        var report: StatusReport
+        var reason: String?
+        var resultJSON: String?
+        /// The states this report may follow (the lifecycle's edges into `report.state`).
+        var allowedFrom: [String] {
+            InvocationState.allCases.filter { $0 != report.state && $0.canTransition(to: report.state) }.map(\.rawValue)
+        }
+    }
+
+    /// The common case in one statement and one round trip: the transition checked by the
+    /// `UPDATE`'s own `WHERE` (so a concurrent change re-checks under the row lock), the NOTIFY in
+    /// its `RETURNING`. Returns nil when the answer needs the locked path: the end of a
+    /// rollout-controlled invocation (slots and the error budget are counted under the rollout
+    /// lock), or a report the statement did not apply for any reason but a repeat.
+    private func reportInOneStatement(nodeId: String, _ change: ReportedChange) async throws -> StatusResponse? {
+        let report = change.report
+        let commandId = report.commandId
+        let rows = try await database.execute(
+            "report status", ReportStatement(nodeId: nodeId, change: change, deferRolloutEnds: true))
+        guard let row = rows.first else {
+            throw try await notYours(commandId: commandId)
+        }
+        let (stateText, cancelRequested, appliedCancel) = try row.decode((String, Bool, Bool?).self)
+        if let appliedCancel {
+            return StatusResponse(commandId: commandId, state: report.state, cancelRequested: appliedCancel)
+        }
+        if stateText == report.state.rawValue {
+            return StatusResponse(commandId: commandId, state: report.state, cancelRequested: cancelRequested)
+        }
+        return nil
+    }
+
+    /// The report under the invocation's row lock, in a transaction with the rollout effects.
+    private func reportLocked(nodeId: String, _ change: ReportedChange) async throws -> StatusResponse {
+        let report = change.report
         let commandId = report.commandId
         return try await database.transaction("report status") { connection in
             let rows = try await connection.rows(
@@ -41,23 +83,8 @@ extension CommandQueue {
             guard current.canTransition(to: report.state) else {
                 throw QueueError.illegalTransition(from: current, to: report.state)
             }
-            let next = report.state.rawValue
-            try await connection.query(
-                """
-                UPDATE invocations SET
-                    state = \(next),
-                    started_at = CASE WHEN \(next) = 'running' THEN COALESCE(started_at, now()) ELSE started_at END,
-                    finished_at = CASE WHEN \(next) = 'running' THEN NULL ELSE now() END,
-                    lease_expires_at = NULL,
-                    exit_code = COALESCE(\(report.exitCode), exit_code),
-                    signal = COALESCE(\(report.signal), signal),
-                    reason = COALESCE(\(reason), reason),
-                    stdout_total = COALESCE(\(report.stdoutBytes), stdout_total),
-                    stderr_total = COALESCE(\(report.stderrBytes), stderr_total),
-                    result = COALESCE(\(resultJSON)::jsonb, result)
-                WHERE command_id = \(commandId) AND node_id = \(nodeId)
-                """, logger: database.logger)
-            try await connection.query("SELECT pg_notify(\(Self.logsChannel), \(commandId.uuidString))", logger: database.logger)
+            _ = try await connection.rows(
+                ReportStatement(nodeId: nodeId, change: change, deferRolloutEnds: false), logger: database.logger)
             if controlled, report.state.isTerminal {
                 // The end of a rollout-controlled run frees a slot and may be the error too many.
                 try await Self.lockRollouts([commandId], on: connection, logger: database.logger)
@@ -65,6 +92,12 @@ extension CommandQueue {
             }
             return StatusResponse(commandId: commandId, state: report.state, cancelRequested: cancelRequested)
         }
+    }
+
+    /// Why the node found no invocation of `commandId` of its own (outside a transaction).
+    func notYours(commandId: UUID) async throws -> QueueError {
+        let exists = try await database.query("report status", "SELECT 1 FROM commands WHERE command_id = \(commandId)")
+        return exists.isEmpty ? .unknownCommand(commandId) : .notOnThisNode(commandId: commandId)
     }
 
     /// Why the node found no invocation of `commandId` of its own: the command is unknown, or another node's.
