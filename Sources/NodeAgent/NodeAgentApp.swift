@@ -40,22 +40,29 @@ public struct NodeAgentApp: Service {
 
     public func run() async throws {
         try configuration.validate()
-        let store = try openStore()
+        // A full state dir is waited out (logged once), never a reason to exit: under a
+        // supervisor that would be a crash loop with the node dark.
+        guard let store = try await waitingForSpace("open the store", { try openStore() }) else { return }
         // Held until this process exits or execs: one agent per store.
         let lock = try await StateDirectoryLock.acquire(in: configuration.stateDirectory)
         defer { withExtendedLifetime(lock) {} }
-        let api = AgentAPI(transport: transport ?? HTTPClientTransport(baseURL: configuration.serverURL))
+        let doorbells = Doorbells()
+        // The moment a call gets through after an outage, every loop retries at once.
+        let link = LinkMonitor(onRestored: { doorbells.ringAll() })
+        let api = AgentAPI(transport: transport ?? HTTPClientTransport(baseURL: configuration.serverURL), link: link)
         let identity = IdentityManager(api: api, configuration: configuration, logger: logger)
         // Registration may wait for the server; a SIGTERM meanwhile ends it.
         let nodeId = try await cancelWhenGracefulShutdown { try await identity.nodeId() }
         var logger = logger
         logger[metadataKey: "node_id"] = "\(nodeId)"
-        try await reportInterrupted(store: store, logger: logger)
+        guard try await waitingForSpace("settle interrupted invocations", { try await reportInterrupted(store: store, logger: logger) }) != nil
+        else { return }
         let pendingUpdate = PendingAgentUpdate(store: store, logger: logger)
-        try await pendingUpdate.resolveAtStart()
+        guard try await waitingForSpace("settle a pending update", { try await pendingUpdate.resolveAtStart() }) != nil else { return }
 
         let group = try await serviceGroup(
-            store: store, api: api, identity: identity, pendingUpdate: pendingUpdate, logger: logger)
+            store: store, api: api, link: link, doorbells: doorbells, identity: identity, pendingUpdate: pendingUpdate,
+            logger: logger)
         restart.onRequest { await group.triggerGracefulShutdown() }
         logger.notice("node-agent started", metadata: ["version": "\(NodeAgentVersion.current)", "server": "\(configuration.serverURL)"])
         try await group.run()
@@ -65,8 +72,38 @@ public struct NodeAgentApp: Service {
     private func openStore() throws -> AgentStore {
         do {
             return try AgentStore(directory: configuration.stateDirectory, bufferCap: configuration.bufferCapBytes)
+        } catch  where AgentStore.isOutOfSpace(error, directory: configuration.stateDirectory) {
+            throw error
         } catch {
             throw AgentError.stateDirectory(path: configuration.stateDirectory, reason: "cannot open the store: \(error)")
+        }
+    }
+
+    /// Runs a start-up step, repeating it while the state dir is full; nil when the agent is told
+    /// to stop meanwhile.
+    private func waitingForSpace<T>(
+        _ step: String, retryEvery interval: Duration = .seconds(2), _ operation: () async throws -> T
+    ) async throws -> T? {
+        var logged = false
+        while true {
+            do {
+                let value = try await operation()
+                if logged { logger.notice("state dir has room again; starting", metadata: ["step": "\(step)"]) }
+                return value
+            } catch  where AgentStore.isOutOfSpace(error, directory: configuration.stateDirectory) {
+                if !logged {
+                    let free = StoreReserve.freeBytes(configuration.stateDirectory).map(String.init) ?? "unknown"
+                    logger.error(
+                        "state dir full; waiting for space before starting",
+                        metadata: ["step": "\(step)", "free_bytes": "\(free)", "error": "\(error)"])
+                    logged = true
+                }
+                do {
+                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+                } catch {
+                    return nil
+                }
+            }
         }
     }
 
@@ -82,12 +119,26 @@ public struct NodeAgentApp: Service {
         }
     }
 
-    /// The agent's services, wired to each other through two doorbells.
-    private func serviceGroup(
-        store: AgentStore, api: AgentAPI, identity: IdentityManager, pendingUpdate: PendingAgentUpdate, logger: Logger
-    ) async throws -> ServiceGroup {
+    /// The loops' doorbells: uploads and reports ring each other; all ring when the link is back.
+    struct Doorbells: Sendable {
         let uploads = Wakeup()
         let reports = Wakeup()
+        let polls = Wakeup()
+
+        func ringAll() {
+            uploads.ring()
+            reports.ring()
+            polls.ring()
+        }
+    }
+
+    /// The agent's services, wired to each other through the doorbells.
+    private func serviceGroup(
+        store: AgentStore, api: AgentAPI, link: LinkMonitor, doorbells: Doorbells, identity: IdentityManager,
+        pendingUpdate: PendingAgentUpdate, logger: Logger
+    ) async throws -> ServiceGroup {
+        let uploads = doorbells.uploads
+        let reports = doorbells.reports
         let updater = AgentUpdater(
             store: store, downloader: HTTPArtifactDownloader(serverURL: configuration.serverURL),
             token: { try await identity.token() }, restart: restart, stateDirectory: configuration.stateDirectory,
@@ -110,7 +161,7 @@ public struct NodeAgentApp: Service {
             logger: logger, onAcknowledged: { reports.ring() })
         let poller = WorkPoller(
             api: api, identity: identity, store: store, scheduler: scheduler, waitSeconds: configuration.pollWaitSeconds,
-            logger: logger, onRecorded: { reports.ring() },
+            logger: logger, wakeup: doorbells.polls, onRecorded: { reports.ring() },
             onPolled: {
                 // Only a confirmed update leaves something to send; idle polls wake nobody.
                 if await pendingUpdate.serverReached() {
@@ -121,7 +172,9 @@ public struct NodeAgentApp: Service {
 
         // Shutdown runs in reverse order: stop polling, stop processes (their output lands in
         // SQLite), deliver output, then deliver final states.
-        let services: [any Service] = [reporter, uploader, StorePruner(store: store, logger: logger), scheduler, poller]
+        let services: [any Service] = [
+            LinkProbe(api: api, link: link), reporter, uploader, StorePruner(store: store, logger: logger), scheduler, poller,
+        ]
         return ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map {

@@ -30,7 +30,7 @@ extension InvocationExecutor {
         logger.info("invocation started", metadata: ["manager": "\(manager.executable)", "action": "\(payload.action.rawValue)"])
         // One bound for all steps together: timeout_sec is the longest the operator waits.
         let deadline = payload.timeoutSec.map { ContinuousClock.now + .seconds($0) }
-        return await recordingOutput(of: id, logger: logger) { recorder in
+        return await recordingOutput(of: id, stop: stop, logger: logger) { recorder in
             let note: (String) async -> Void = { line in try? await recorder.handler(.stdout, Array(line.utf8)) }
             var result: Result<ProcessOutcome, any Error>?
             for step in steps {

@@ -79,17 +79,20 @@ public struct InvocationExecutor: Sendable {
             command: payload.cmd, environment: environment(for: payload, id: id), workingDirectory: payload.cwd,
             timeout: payload.timeoutSec.map { .seconds($0) }, gracePeriod: configuration.killGracePeriod)
         logger.info("invocation started")
-        return await recordingOutput(of: id, logger: logger) { recorder in
+        return await recordingOutput(of: id, stop: stop, logger: logger) { recorder in
             Self.outcome(of: await runProcess(spec, id: id, stop: stop, output: recorder.handler), timeout: payload.timeoutSec)
         }
     }
 
     /// Runs `body` with a recorder that cuts the invocation's output into stored chunks, and
-    /// returns its outcome once every byte is stored (or a failure when storing failed).
+    /// returns its outcome once every byte is stored (or a failure when storing failed). A
+    /// timeout that struck while the state dir was full is that failure, not a slow command.
     func recordingOutput(
-        of id: UUID, logger: Logger, _ body: (OutputRecorder) async -> FinalOutcome
+        of id: UUID, stop: StopSignal? = nil, logger: Logger, _ body: (OutputRecorder) async -> FinalOutcome
     ) async -> FinalOutcome {
-        let recorder = OutputRecorder(commandId: id, store: store, chunkSize: configuration.chunkSize, onChunk: onProgress)
+        let recorder = OutputRecorder(
+            commandId: id, store: store, chunkSize: configuration.chunkSize, stop: stop,
+            abandonAfter: configuration.killGracePeriod, logger: logger, onChunk: onProgress)
         let interval = configuration.flushInterval
         return await withTaskGroup(of: Void.self) { group in
             // Cut pending output at least every flush interval while the process runs.
@@ -103,11 +106,16 @@ public struct InvocationExecutor: Sendable {
             let outcome = await body(recorder)
             recorder.finishInput()
             group.cancelAll()
+            let summary: OutputRecorder.Summary
             do {
-                _ = try await written
+                summary = try await written
             } catch {
                 logger.error("could not store output", metadata: ["error": "\(error)"])
                 return FinalOutcome(state: .failed, reason: "node-agent could not store the output: \(error)")
+            }
+            if let free = summary.stateDirectoryFull, outcome.state == .timedOut {
+                return FinalOutcome(
+                    state: .failed, exitCode: outcome.exitCode, signal: outcome.signal, reason: "state dir full (\(free) bytes free)")
             }
             return outcome
         }

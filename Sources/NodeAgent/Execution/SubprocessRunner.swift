@@ -40,21 +40,21 @@ public struct SubprocessRunner: ProcessRunner {
             error: .sequence
         ) { execution in
             await onStart(execution.processIdentifier.value)
+            // A reader whose handler fails must not leave the process blocked on a full pipe with
+            // nobody reading it: the failure stops the process, and both pipes are drained to EOF.
+            let readerFailed = StopSignal()
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for try await buffer in execution.standardOutput {
-                        try await output(.stdout, buffer.withUnsafeBytes { Array($0) })
-                    }
+                    try await Self.drain(execution.standardOutput, as: .stdout, to: output, onFailure: readerFailed)
                 }
                 group.addTask {
-                    for try await buffer in execution.standardError {
-                        try await output(.stderr, buffer.withUnsafeBytes { Array($0) })
-                    }
+                    try await Self.drain(execution.standardError, as: .stderr, to: output, onFailure: readerFailed)
                 }
                 // The watchdog: timeout or stop request → SIGTERM the group, SIGKILL after the grace period.
                 let watchdog = Task {
-                    guard let reason = await Self.waitForStop(stop, timeout: spec.timeout) else { return }
-                    stop.request(reason)
+                    let reason = await Self.waitForStop(stop, timeout: spec.timeout, orFailure: readerFailed)
+                    guard reason != nil || readerFailed.reason != nil else { return }
+                    if let reason { stop.request(reason) }
                     await execution.teardown(using: teardown)
                 }
                 defer { watchdog.cancel() }
@@ -79,10 +79,33 @@ public struct SubprocessRunner: ProcessRunner {
         return ProcessOutcome(termination: termination, stopReason: stop.reason)
     }
 
-    /// The stop reason, from the signal or the timeout; nil when cancelled first.
-    static func waitForStop(_ stop: StopSignal, timeout: Duration?) async -> StopReason? {
+    /// Hands every piece of `sequence` to `output`; after the first failure it only reads (so the
+    /// writer cannot block), triggers `onFailure`, and rethrows the failure at EOF.
+    static func drain(
+        _ sequence: SubprocessOutputSequence, as stream: LogStream, to output: OutputHandler, onFailure: StopSignal
+    ) async throws {
+        var failure: (any Error)?
+        for try await buffer in sequence {
+            guard failure == nil else { continue }
+            do {
+                try await output(stream, buffer.withUnsafeBytes { Array($0) })
+            } catch {
+                failure = error
+                onFailure.request(.shutdown)
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// The stop reason, from the signal or the timeout; nil when cancelled first or when
+    /// `failure` was triggered (a stop that gives the invocation no reason of its own).
+    static func waitForStop(_ stop: StopSignal, timeout: Duration?, orFailure failure: StopSignal = StopSignal()) async -> StopReason? {
         await withTaskGroup(of: StopReason?.self) { group in
             group.addTask { await stop.wait() }
+            group.addTask {
+                _ = await failure.wait()
+                return nil
+            }
             if let timeout {
                 group.addTask {
                     do {

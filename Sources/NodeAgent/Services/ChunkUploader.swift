@@ -53,41 +53,63 @@ public final class ChunkUploader: Service {
 
     /// One batch per invocation that has chunks waiting (so one busy command cannot starve the
     /// others). Returns whether anything was acknowledged; throws on a transient failure.
+    ///
+    /// A failure of the server or the link is the same for every command, so it ends the round.
+    /// A local failure of one command's batch (its delete found the disk full, say) does not: the
+    /// other commands' output still goes out, and the round fails only if nothing did.
     func uploadRound(conflicts: inout [UUID: Int]) async throws -> Bool {
         var progressed = false
+        var localFailure: (any Error)?
         for id in try await store.invocationsWithChunks() {
-            let prepared = Self.batch(try await store.pendingChunks(id, maxChunks: Self.maxChunksPerBatch, maxBytes: Self.maxRawBytesPerBatch))
-            guard !prepared.isEmpty else { continue }
-            let chunks = prepared.map(\.stored)
-            let token = try await identity.token()
-            let answer: UploadLogsResponse
             do {
-                answer = try await api.uploadLogs(UploadLogsRequest(commandId: id, chunks: prepared.map(\.wire)), token: token)
-            } catch .conflict(let message) {
-                conflicts[id, default: 0] += 1
-                logger.error("server refused chunks as conflicting", metadata: ["command_id": "\(id)", "error": "\(message)"])
-                if conflicts[id, default: 0] >= Self.maxConflicts {
-                    try await giveUp(id, because: "conflict (409) \(Self.maxConflicts) times: \(message)")
-                    conflicts[id] = nil
-                }
-                continue
+                if try await uploadBatch(of: id, conflicts: &conflicts) { progressed = true }
+            } catch let error as AgentAPIError {
+                throw error
+            } catch let error as AgentError {
+                throw error
             } catch {
-                // 403 (not ours), 404 (unknown), 413 or another 4xx: resending will not help.
-                guard case .giveUp = error.disposition else { throw error }
-                try await giveUp(id, because: "\(error)")
-                continue
-            }
-            conflicts[id] = nil
-            let sent = Set(chunks.map { ChunkKey(stream: $0.stream, offset: $0.offset, length: $0.bytes.count) })
-            let acknowledged = answer.receipts
-                .filter { sent.contains(ChunkKey(stream: $0.stream, offset: $0.offset, length: $0.length)) }
-                .map { (stream: $0.stream, offset: $0.offset) }
-            if try await store.deleteChunks(id, acknowledged: acknowledged) > 0 {
-                progressed = true
-                onAcknowledged()
+                logger.warning(
+                    "could not deliver one command's output this round; carrying on with the others",
+                    metadata: ["command_id": "\(id)", "error": "\(error)"])
+                localFailure = localFailure ?? error
             }
         }
+        if !progressed, let localFailure { throw localFailure }
         return progressed
+    }
+
+    /// Sends the oldest batch of one invocation and deletes what the receipts confirm; returns
+    /// whether anything was acknowledged.
+    private func uploadBatch(of id: UUID, conflicts: inout [UUID: Int]) async throws -> Bool {
+        let prepared = Self.batch(try await store.pendingChunks(id, maxChunks: Self.maxChunksPerBatch, maxBytes: Self.maxRawBytesPerBatch))
+        guard !prepared.isEmpty else { return false }
+        let chunks = prepared.map(\.stored)
+        let token = try await identity.token()
+        let answer: UploadLogsResponse
+        do {
+            answer = try await api.uploadLogs(UploadLogsRequest(commandId: id, chunks: prepared.map(\.wire)), token: token)
+        } catch .conflict(let message) {
+            conflicts[id, default: 0] += 1
+            logger.error("server refused chunks as conflicting", metadata: ["command_id": "\(id)", "error": "\(message)"])
+            if conflicts[id, default: 0] >= Self.maxConflicts {
+                try await giveUp(id, because: "conflict (409) \(Self.maxConflicts) times: \(message)")
+                conflicts[id] = nil
+            }
+            return false
+        } catch {
+            // 403 (not ours), 404 (unknown), 413 or another 4xx: resending will not help.
+            guard case .giveUp = error.disposition else { throw error }
+            try await giveUp(id, because: "\(error)")
+            return false
+        }
+        conflicts[id] = nil
+        let sent = Set(chunks.map { ChunkKey(stream: $0.stream, offset: $0.offset, length: $0.bytes.count) })
+        let acknowledged = answer.receipts
+            .filter { sent.contains(ChunkKey(stream: $0.stream, offset: $0.offset, length: $0.length)) }
+            .map { (stream: $0.stream, offset: $0.offset) }
+        guard try await store.deleteChunks(id, acknowledged: acknowledged) > 0 else { return false }
+        onAcknowledged()
+        return true
     }
 
     /// Drops an invocation's chunks the server will never accept, loudly.

@@ -5,12 +5,14 @@ import GRDB
 extension AgentStore {
     /// Stores one cut chunk and advances its stream's byte count, in one transaction.
     ///
-    /// The offset must continue the stream exactly; anything else is a bug and is refused.
+    /// The offset must continue the stream exactly; anything else is a bug and is refused. On a
+    /// full disk it throws ``AgentStoreError/stateDirectoryFull(freeBytes:)`` without touching
+    /// the reserve: the caller holds the chunk and waits for room.
     public func appendChunk(_ commandId: UUID, stream: LogStream, offset: Int64, bytes: Data) async throws {
         guard !bytes.isEmpty else { return }
         let column = stream == .stdout ? "stdout_bytes" : "stderr_bytes"
         let id = commandId.uuidString
-        try await database.write { db in
+        let reusable = try await write(usingReserve: false) { db in
             let stored = try Int64.fetchOne(db, sql: "SELECT \(column) FROM invocations WHERE command_id = ?", arguments: [id])
             guard let stored else { throw AgentStoreError.corrupt("chunk for unknown invocation \(id)") }
             guard stored == offset else {
@@ -21,7 +23,9 @@ extension AgentStore {
                 arguments: [id, stream.rawValue, offset, bytes])
             try db.execute(
                 sql: "UPDATE invocations SET \(column) = ? WHERE command_id = ?", arguments: [offset + Int64(bytes.count), id])
+            return try Self.freePageBytes(db)
         }
+        reusablePages.set(reusable)
         budget.add(Int64(bytes.count))
     }
 
@@ -61,7 +65,7 @@ extension AgentStore {
     public func deleteChunks(_ commandId: UUID, acknowledged: [(stream: LogStream, offset: Int64)]) async throws -> Int64 {
         guard !acknowledged.isEmpty else { return 0 }
         let id = commandId.uuidString
-        let freed = try await database.write { db -> Int64 in
+        let (freed, reusable) = try await write { db -> (Int64, Int64) in
             var freed: Int64 = 0
             for (stream, offset) in acknowledged {
                 let length = try Int64.fetchOne(
@@ -73,8 +77,11 @@ extension AgentStore {
                     arguments: [id, stream.rawValue, offset])
                 freed += length
             }
-            return freed
+            return (freed, try Self.freePageBytes(db))
         }
+        reusablePages.set(reusable)
+        // The spare file may have been spent on an earlier delete; take it back while there is room.
+        reserve.replenish(margin: budget.reserve)
         budget.remove(freed)
         return freed
     }

@@ -9,7 +9,7 @@ extension AgentStore {
         let id = assignment.commandId.uuidString
         let type = assignment.payload.commandType.rawValue
         let body = try assignment.payload.bodyJSON()
-        return try await database.write { db -> RecordResult in
+        return try await write { db -> RecordResult in
             try db.execute(
                 sql: "UPDATE invocations SET delivery_count = delivery_count + 1 WHERE command_id = ?", arguments: [id])
             if db.changesCount == 1,
@@ -56,7 +56,7 @@ extension AgentStore {
 
     /// Moves a received invocation to running; false when it is no longer `received` (cancelled, or already run).
     public func markStarted(_ commandId: UUID, now: Date = Date()) async throws -> Bool {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE invocations SET phase = 'running', started_at = ? WHERE command_id = ? AND phase = 'received'",
                 arguments: [now.timeIntervalSince1970, commandId.uuidString])
@@ -67,7 +67,7 @@ extension AgentStore {
     /// Records the final state; the first outcome wins, later calls change nothing.
     @discardableResult
     public func finish(_ commandId: UUID, outcome: FinalOutcome, now: Date = Date()) async throws -> Bool {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE invocations SET phase = 'finished', final_state = ?, exit_code = ?, signal = ?, reason = ?,
@@ -85,7 +85,7 @@ extension AgentStore {
 
     /// Notes that the server accepted the `running` report.
     public func markRunningReported(_ commandId: UUID) async throws {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE invocations SET running_reported = 1 WHERE command_id = ?", arguments: [commandId.uuidString])
         }
@@ -93,7 +93,7 @@ extension AgentStore {
 
     /// Notes that the server accepted (or finally refused) the final report.
     public func markFinalReported(_ commandId: UUID) async throws {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE invocations SET final_reported = 1, running_reported = 1 WHERE command_id = ?",
                 arguments: [commandId.uuidString])
@@ -102,7 +102,7 @@ extension AgentStore {
 
     /// A redelivery means the server missed our last report: send it again.
     public func requestRestatement(_ commandId: UUID) async throws {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE invocations SET running_reported = 0 WHERE command_id = ? AND phase = 'running'",
                 arguments: [commandId.uuidString])
@@ -114,7 +114,7 @@ extension AgentStore {
 
     /// Remembers that the operator asked to cancel.
     public func markCancelRequested(_ commandId: UUID) async throws {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE invocations SET cancel_requested = 1 WHERE command_id = ?", arguments: [commandId.uuidString])
         }
@@ -142,7 +142,7 @@ extension AgentStore {
     /// An `UpdateAgent` that restarted the agent on purpose is not lost: its row in
     /// `agent_updates` says how it ends.
     public func markInterruptedAsLost(reason: String, now: Date = Date()) async throws -> [InterruptedInvocation] {
-        try await database.write { db in
+        try await write { db in
             let interrupted = try Row.fetchAll(
                 db,
                 sql: """
@@ -165,7 +165,7 @@ extension AgentStore {
 
     /// Remembers the process (group leader) of a running invocation.
     public func recordProcess(_ commandId: UUID, pid: Int32, startTime: UInt64?) async throws {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE invocations SET pid = ?, pid_start_time = ? WHERE command_id = ?",
                 arguments: [pid, startTime.map { Int64(clamping: $0) }, commandId.uuidString])
@@ -176,7 +176,7 @@ extension AgentStore {
     /// which happens within minutes).
     @discardableResult
     public func prune(olderThan age: TimeInterval, now: Date = Date()) async throws -> Int {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: "DELETE FROM invocations WHERE phase = 'finished' AND final_reported = 1 AND finished_at < ?",
                 arguments: [now.timeIntervalSince1970 - age])
@@ -210,7 +210,7 @@ extension AgentStore {
 extension AgentStore {
     /// Records a final state only if the invocation never started (a cancel that beat the scheduler).
     public func finishIfNotStarted(_ commandId: UUID, outcome: FinalOutcome, now: Date = Date()) async throws -> Bool {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE invocations SET phase = 'finished', final_state = ?, reason = ?, finished_at = ?

@@ -30,7 +30,7 @@ public struct AgentUpdateRecord: Sendable, Hashable {
 extension AgentStore {
     /// Records an update about to swap binaries (before the rename, so a crash in between is seen).
     public func recordAgentUpdate(_ record: AgentUpdateRecord, now: Date = Date()) async throws {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO agent_updates
@@ -69,7 +69,7 @@ extension AgentStore {
     /// so the watchdog and the new agent cannot both decide; returns whether it moved.
     @discardableResult
     public func setAgentUpdatePhase(_ commandId: UUID, to phase: AgentUpdatePhase, reason: String? = nil) async throws -> Bool {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE agent_updates SET phase = ?, reason = COALESCE(?, reason)

@@ -13,9 +13,27 @@ public final class AgentStore: Sendable {
     let database: DatabasePool
     /// Unacknowledged chunk bytes, shared with the output readers for back-pressure.
     public let budget: BufferBudget
+    /// The spare file released when SQLite finds the disk full (see ``StoreReserve``).
+    public let reserve: StoreReserve
+    let reusablePages = ReusablePages()
+    let directory: String
+    let freeSpace: @Sendable (String) -> Int64?
 
-    /// Opens (creating and migrating) `agent.sqlite` in `directory`.
-    public init(directory: String, bufferCap: Int64) throws {
+    /// Default space kept free in the state directory besides the spare file: room for the WAL
+    /// to grow between checkpoints and for the status writes of a full disk.
+    public static let defaultSpaceReserve: Int64 = 4 << 20
+    /// Default size of the spare file.
+    public static let defaultReserveFile: Int64 = 2 << 20
+
+    /// Opens (creating and migrating) `agent.sqlite` in `directory`. Output may take at most
+    /// `bufferCap` unacknowledged bytes and must leave `spaceReserve` free on the disk;
+    /// `freeSpace` measures a directory's free bytes (a test substitutes its own disk).
+    public init(
+        directory: String, bufferCap: Int64, spaceReserve: Int64 = AgentStore.defaultSpaceReserve,
+        reserveFile: Int64 = AgentStore.defaultReserveFile,
+        freeSpace: @escaping @Sendable (String) -> Int64? = StoreReserve.freeBytes,
+        recheckInterval: Duration = .milliseconds(500), clock: any Clock<Duration> = ContinuousClock()
+    ) throws {
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var configuration = GRDB.Configuration()
@@ -31,12 +49,65 @@ public final class AgentStore: Sendable {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if fd >= 0 { close(fd) }
         for suffix in ["", "-wal", "-shm"] { chmod(path + suffix, 0o600) }
+        self.directory = directory
+        self.freeSpace = freeSpace
         database = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(database)
-        let used = try database.read { db in
-            try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM chunks") ?? 0
+        let (used, reusable) = try database.read { db in
+            (
+                try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(data)), 0) FROM chunks") ?? 0,
+                try Self.freePageBytes(db)
+            )
         }
-        budget = BufferBudget(cap: bufferCap, used: used)
+        reusablePages.set(reusable)
+        reserve = StoreReserve(directory: directory, size: reserveFile)
+        budget = BufferBudget(
+            cap: bufferCap, used: used, reserve: spaceReserve,
+            space: { [reusablePages] in freeSpace(directory).map { $0 + reusablePages.value } },
+            recheckInterval: recheckInterval, clock: clock)
+        reserve.replenish(margin: spaceReserve)
+    }
+
+    /// Bytes in pages SQLite keeps for reuse (deleted chunks leave them behind).
+    static func freePageBytes(_ db: Database) throws -> Int64 {
+        let pages = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+        let size = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+        return pages * size
+    }
+
+    /// Free bytes in the state directory right now (for messages), nil when unknown.
+    public func freeBytes() -> Int64? { freeSpace(directory) }
+
+    /// Whether `error` means the state directory has no room: SQLITE_FULL, ENOSPC, or an I/O
+    /// error while the disk is nearly full (SQLite reports a WAL index it cannot grow as I/O).
+    public static func isOutOfSpace(_ error: any Error, directory: String, reserve: Int64 = defaultSpaceReserve) -> Bool {
+        switch error {
+        case AgentStoreError.stateDirectoryFull: return true
+        case let error as DatabaseError where error.resultCode == .SQLITE_FULL: return true
+        case let error as DatabaseError where error.resultCode == .SQLITE_IOERR || error.resultCode == .SQLITE_CANTOPEN:
+            return (StoreReserve.freeBytes(directory) ?? .max) < reserve
+        case let error as CocoaError:
+            return (error.underlying as? POSIXError)?.code == .ENOSPC || (StoreReserve.freeBytes(directory) ?? .max) < reserve
+        case let error as POSIXError: return error.code == .ENOSPC
+        default: return false
+        }
+    }
+
+    /// A write transaction. On a full disk, a write that keeps the agent working (deletes, states,
+    /// recording work) releases the spare file and tries once more; chunk appends do not (they
+    /// wait for room instead). A write that still finds no room throws
+    /// ``AgentStoreError/stateDirectoryFull(freeBytes:)``.
+    func write<T: Sendable>(usingReserve: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await database.write(body)
+        } catch  where Self.isOutOfSpace(error, directory: directory, reserve: budget.reserve) {
+            guard usingReserve, reserve.release() else { throw AgentStoreError.stateDirectoryFull(freeBytes: freeBytes() ?? 0) }
+        }
+        do {
+            return try await database.write(body)
+        } catch  where Self.isOutOfSpace(error, directory: directory, reserve: budget.reserve) {
+            throw AgentStoreError.stateDirectoryFull(freeBytes: freeBytes() ?? 0)
+        }
     }
 
     /// Migrations must stay additive: after a rolled-back UpdateAgent the previous agent opens a

@@ -6,10 +6,23 @@ public struct AgentAPI: Sendable {
     let transport: any AgentTransport
     /// Bound on calls that are not long polls.
     let requestTimeout: Duration
+    /// Told whether each call reached the server (nil: nobody watches the link).
+    let link: LinkMonitor?
 
-    public init(transport: any AgentTransport, requestTimeout: Duration = .seconds(30)) {
+    public init(transport: any AgentTransport, requestTimeout: Duration = .seconds(30), link: LinkMonitor? = nil) {
         self.transport = transport
         self.requestTimeout = requestTimeout
+        self.link = link
+    }
+
+    /// `GET /healthz`: only to learn whether the server can be reached (any answer counts).
+    public func probe(timeout: Duration) async {
+        do {
+            _ = try await transport.send(TransportRequest(method: .get, path: "/healthz"), timeout: timeout)
+            link?.answered()
+        } catch {
+            link?.failed()
+        }
     }
 
     /// `POST /v1/agents/register`; `currentToken` proves ownership when re-registering an existing id.
@@ -58,8 +71,11 @@ public struct AgentAPI: Sendable {
             response = try await transport.send(
                 TransportRequest(method: .post, path: path, headers: headers, body: data), timeout: timeout)
         } catch {
+            // A call cut short on purpose (a held poll at shutdown) says nothing about the link.
+            if !Task.isCancelled { link?.failed() }
             throw .unavailable("\(path): \(error)")
         }
+        link?.answered()
         let decoder = FleetJSON.makeDecoder()
         guard (200..<300).contains(response.status) else {
             throw AgentAPIError.from(status: response.status, body: try? decoder.decode(ErrorResponse.self, from: response.body))

@@ -3,20 +3,89 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// ``AgentTransport`` over AsyncHTTPClient's shared client.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// ``AgentTransport`` over AsyncHTTPClient, on a client whose sockets notice a dead link.
+///
+/// An edge link can go silent (a blackhole, not a reset). Without help, a request in flight then
+/// waits for its deadline (up to a minute) or for TCP's retransmit backoff after the link is
+/// back, and the node stays dark tens of seconds after the heal. So every connection gets TCP
+/// keepalive (a silent peer is found within ~11 s, also while a long-poll is held) and
+/// `TCP_USER_TIMEOUT` (data unacknowledged for 10 s aborts the connection), connecting gives up
+/// after a few seconds, and the next request opens a fresh connection instead of waiting on
+/// the stalled one.
 public struct HTTPClientTransport: AgentTransport {
     /// Responses larger than this are refused (the API never sends more than a few KiB to agents).
     static let maxResponseBytes = 4 * 1024 * 1024
+
+    /// Socket settings of the agent's connections.
+    public struct LinkSettings: Sendable, Hashable {
+        /// Idle time before the first keepalive probe.
+        public var keepAliveIdle = 5
+        /// Time between unanswered probes.
+        public var keepAliveInterval = 2
+        /// Unanswered probes after which the connection is dead.
+        public var keepAliveCount = 3
+        /// Longest time sent data may stay unacknowledged before the connection is aborted.
+        public var userTimeoutMilliseconds = 10_000
+        /// Bound on opening one connection (SYNs lost in a blackhole are retried by the caller).
+        public var connectTimeout: Duration = .seconds(3)
+
+        public init() {}
+    }
+
+    /// The agent's client, for the life of the process (a shared client is never shut down).
+    static let agentClient = makeClient(LinkSettings())
 
     let baseURL: String
     let client: HTTPClient
 
     /// A transport talking to `baseURL` (scheme, host, port; a trailing slash is ignored).
-    public init(baseURL: String, client: HTTPClient = .shared) {
+    public init(baseURL: String, client: HTTPClient? = nil) {
         var trimmed = baseURL
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         self.baseURL = trimmed
-        self.client = client
+        self.client = client ?? Self.agentClient
+    }
+
+    /// A client with `settings` on every connection it opens; the caller owns its shutdown.
+    public static func makeClient(_ settings: LinkSettings) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .milliseconds(Int64(settings.connectTimeout.components.seconds * 1000))
+        // Idle pooled connections are probed by keepalive; this only bounds how long one lingers.
+        configuration.connectionPool.idleTimeout = .seconds(30)
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<Void> = { channel in
+            Self.applyLinkOptions(settings, to: channel)
+        }
+        configuration.http1_1ConnectionDebugInitializer = initializer
+        configuration.http2ConnectionDebugInitializer = initializer
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Sets keepalive and TCP_USER_TIMEOUT on a new connection. A platform that refuses one of
+    /// them still gets the others (and the request deadlines still apply).
+    static func applyLinkOptions(_ settings: LinkSettings, to channel: any Channel) -> EventLoopFuture<Void> {
+        typealias Option = ChannelOptions.Types.SocketOption
+        let tcp = NIOBSDSocket.OptionLevel(rawValue: Int32(IPPROTO_TCP))
+        var options: [(Option, SocketOptionValue)] = [
+            (Option(level: .socket, name: .so_keepalive), 1)
+        ]
+        #if os(Linux)
+        options += [
+            (Option(level: tcp, name: NIOBSDSocket.Option(rawValue: TCP_KEEPIDLE)), settings.keepAliveIdle),
+            (Option(level: tcp, name: NIOBSDSocket.Option(rawValue: TCP_KEEPINTVL)), settings.keepAliveInterval),
+            (Option(level: tcp, name: NIOBSDSocket.Option(rawValue: TCP_KEEPCNT)), settings.keepAliveCount),
+            (Option(level: tcp, name: NIOBSDSocket.Option(rawValue: Int32(TCP_USER_TIMEOUT))), settings.userTimeoutMilliseconds),
+        ]
+        #endif
+        let results = options.map { option, value in
+            channel.setOption(option, value: value).recover { _ in }
+        }
+        return EventLoopFuture.andAllComplete(results, on: channel.eventLoop)
     }
 
     public func send(_ request: TransportRequest, timeout: Duration) async throws -> TransportResponse {
