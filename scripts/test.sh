@@ -45,3 +45,6 @@ FLEET_BIN="$(swift build --show-bin-path)" python3 -m pytest -q -p no:cacheprovi
 
 echo "== end-to-end: real agent-svc, node-agent and Postgres"
 E2E_SKIP_BUILD=1 scripts/e2e.sh
+
+echo "== faults: Postgres restarts, a SIGKILLed replica, a full state dir, a partitioned and an impaired link"
+FAULTS_SKIP_BUILD=1 scripts/faults.sh
