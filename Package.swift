@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "agent-svc", targets: ["agent-svc"]),
         .executable(name: "node-agent", targets: ["node-agent"]),
         .executable(name: "fleet-tui", targets: ["fleet-tui"]),
+        .executable(name: "fleet", targets: ["fleet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -155,9 +156,32 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The operator CLI for scripts: subcommands, output and exit statuses in a library the tests drive.
+        .target(
+            name: "FleetCLI",
+            dependencies: [
+                "FleetClient",
+                "FleetProtocol",
+                "FleetSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fleet",
+            dependencies: ["FleetCLI"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "FleetConsoleTests",
             dependencies: ["FleetClient", "FleetConsole", "FleetProtocol", "FleetSupport", "FleetTestSupport"],
+            swiftSettings: testSwiftSettings
+        ),
+        .testTarget(
+            name: "FleetCLITests",
+            dependencies: ["FleetCLI", "FleetClient", "FleetProtocol", "FleetTestSupport"],
             swiftSettings: testSwiftSettings
         ),
         .testTarget(

@@ -19,9 +19,10 @@ done
 python3 -c 'import pytest, requests' 2>/dev/null || { echo "e2e: python3 needs pytest and requests" >&2; exit 2; }
 
 if [ "${E2E_SKIP_BUILD:-0}" != 1 ] && [ -z "${E2E_BIN_DIR:-}" ]; then
-    echo "e2e: building agent-svc and node-agent (debug)" >&2
+    echo "e2e: building agent-svc, node-agent and fleet (debug)" >&2
     swift build --product agent-svc
     swift build --product node-agent
+    swift build --product fleet
 fi
 
 exec python3 -m pytest -q tests/e2e "$@"

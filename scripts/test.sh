@@ -25,6 +25,7 @@ swift build --build-tests
 swift build --product agent-svc
 swift build --product node-agent
 swift build --product fleet-tui
+swift build --product fleet
 
 echo "== postgres"
 pg_start "$PGDIR"

@@ -77,12 +77,15 @@ public enum FleetAPIError: Error, Hashable, Sendable, CustomStringConvertible {
     case server(status: Int, code: String, message: String)
     /// The answer was not what the API promises.
     case invalidResponse(String)
+    /// A local file the call was to send cannot be read.
+    case unreadableFile(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .unreachable(let why): "server unreachable: \(why)"
         case .server(let status, let code, let message): "\(status) \(code): \(message)"
         case .invalidResponse(let why): "bad response: \(why)"
+        case .unreadableFile(let path, let reason): "cannot read \(path): \(reason)"
         }
     }
 }
@@ -91,6 +94,7 @@ extension FleetAPIError: ClassifiedError {
     /// A 4xx other than 429 (too many requests) will be refused again: give up. Anything
     /// else (unreachable, 5xx, a garbled answer) may pass: retry.
     public var disposition: FailureDisposition {
+        if case .unreadableFile = self { return .giveUp }
         guard case .server(let status, _, _) = self, (400..<500).contains(status), status != 429 else { return .retry }
         return .giveUp
     }

@@ -8,10 +8,10 @@ import NIOHTTP1
 /// ``FleetAPI`` over HTTP with AsyncHTTPClient and an operator bearer token.
 public struct HTTPFleetAPI: FleetAPI {
     public let baseURL: String
-    private let token: String
-    private let client: HTTPClient
+    let token: String
+    let client: HTTPClient
     /// Largest response body read (a page of logs is at most ~4 MiB; 10,000 nodes are ~3 MiB).
-    private let maxBody = 64 * 1024 * 1024
+    let maxBody = 64 * 1024 * 1024
 
     /// `baseURL` like `http://127.0.0.1:8080`; `token` an operator JWT.
     public init(baseURL: String, token: String, client: HTTPClient = .shared) {
@@ -23,7 +23,7 @@ public struct HTTPFleetAPI: FleetAPI {
     }
 
     public func listNodes(limit: Int, cursor: String?) async throws(FleetAPIError) -> NodeListResponse {
-        try await get(FleetPaths.agents, query: [("limit", String(limit)), ("cursor", cursor)])
+        try await listNodes(selector: nil, limit: limit, cursor: cursor)
     }
 
     public func listCommands(limit: Int, cursor: String?) async throws(FleetAPIError) -> CommandListResponse {
@@ -52,7 +52,7 @@ public struct HTTPFleetAPI: FleetAPI {
     }
 
     public func submit(_ request: SubmitCommandRequest) async throws(FleetAPIError) -> SubmitCommandResponse {
-        try await send(.POST, FleetPaths.submit, body: request)
+        try await submit(request, idempotencyKey: nil)
     }
 
     public func cancel(_ id: UUID) async throws(FleetAPIError) -> CancelResponse {
@@ -67,9 +67,9 @@ public struct HTTPFleetAPI: FleetAPI {
         try await get(FleetPaths.artifacts, query: [])
     }
 
-    private struct EmptyBody: Encodable {}
+    struct EmptyBody: Encodable {}
 
-    private func get<T: Decodable>(
+    func get<T: Decodable>(
         _ path: String, query: [(String, String?)], timeout: TimeAmount = .seconds(5)
     )
         async throws(FleetAPIError) -> T
@@ -81,13 +81,14 @@ public struct HTTPFleetAPI: FleetAPI {
         return try await execute(request, timeout: timeout)
     }
 
-    private func send<T: Decodable, B: Encodable>(
-        _ method: HTTPMethod, _ path: String, body: B
+    func send<T: Decodable, B: Encodable>(
+        _ method: HTTPMethod, _ path: String, body: B, headers: [(String, String)] = []
     ) async throws(FleetAPIError)
         -> T
     {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.headers.add(name: "Content-Type", value: "application/json")
         do {
             request.body = .bytes(ByteBuffer(data: try FleetJSON.makeEncoder().encode(body)))
@@ -97,7 +98,7 @@ public struct HTTPFleetAPI: FleetAPI {
         return try await execute(request, timeout: .seconds(20))
     }
 
-    private func execute<T: Decodable>(_ request: HTTPClientRequest, timeout: TimeAmount) async throws(FleetAPIError) -> T {
+    func execute<T: Decodable>(_ request: HTTPClientRequest, timeout: TimeAmount) async throws(FleetAPIError) -> T {
         var request = request
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Accept", value: "application/json")
@@ -108,20 +109,23 @@ public struct HTTPFleetAPI: FleetAPI {
             status = Int(response.status.code)
             body = try await response.body.collect(upTo: maxBody)
         } catch {
-            throw .unreachable(Self.describe(error))
+            throw .unreachable("\(Self.describe(error)) (\(baseURL))")
         }
         let data = Data(buffer: body)
-        guard (200..<300).contains(status) else {
-            if let error = try? FleetJSON.makeDecoder().decode(ErrorResponse.self, from: data) {
-                throw .server(status: status, code: error.error.code, message: error.error.message)
-            }
-            throw .server(status: status, code: "http_\(status)", message: String(decoding: data.prefix(200), as: UTF8.self))
-        }
+        guard (200..<300).contains(status) else { throw Self.refusal(status: status, body: data) }
         do {
             return try FleetJSON.makeDecoder().decode(T.self, from: data)
         } catch {
             throw .invalidResponse("\(T.self): \(error)")
         }
+    }
+
+    /// The error an answer outside 2xx stands for: the API's error body, or the start of whatever came.
+    static func refusal(status: Int, body data: Data) -> FleetAPIError {
+        if let error = try? FleetJSON.makeDecoder().decode(ErrorResponse.self, from: data) {
+            return .server(status: status, code: error.error.code, message: error.error.message)
+        }
+        return .server(status: status, code: "http_\(status)", message: String(decoding: data.prefix(200), as: UTF8.self))
     }
 
     /// A short reason for a transport failure ("connection refused", "timed out").

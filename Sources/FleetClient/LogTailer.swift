@@ -34,6 +34,9 @@ public struct LogTailer: Sendable {
     public var backoff = Backoff(base: .seconds(1), cap: .seconds(5))
     /// What the pauses and retry delays are timed on (a test clock in tests).
     public var clock: any Clock<Duration>
+    /// Stop at the first page without chunks instead of waiting for more: a one-off read of
+    /// what is stored so far (`fleet logs` without `--follow`).
+    public var stopsWhenCaughtUp = false
 
     /// A tail of `commandId`'s output on `nodeId` (all targets when nil).
     public init(api: any FleetAPI, commandId: UUID, nodeId: String?, clock: any Clock<Duration> = ContinuousClock()) {
@@ -59,7 +62,10 @@ public struct LogTailer: Sendable {
                     sink(.finished)
                     return
                 }
-                if page.chunks.isEmpty { try await clock.sleep(for: idleDelay) }
+                if page.chunks.isEmpty {
+                    if stopsWhenCaughtUp { return }
+                    try await clock.sleep(for: idleDelay)
+                }
             } catch let error as FleetAPIError {
                 sink(.failed(error))
                 // A request the server refuses will be refused again: stop instead of spinning.

@@ -18,6 +18,8 @@ public enum FleetPaths {
     public static func command(_ id: String) -> String { "/v1/commands/\(id)" }
     /// `GET /v1/commands/{id}/logs`.
     public static func logs(_ id: String) -> String { "/v1/commands/\(id)/logs" }
+    /// `GET /v1/commands/{id}/output` (one stream's raw bytes).
+    public static func output(_ id: String) -> String { "/v1/commands/\(id)/output" }
     /// `POST /v1/commands/{id}/cancel`.
     public static func cancel(_ id: String) -> String { "/v1/commands/\(id)/cancel" }
     /// `GET /v1/artifacts/{id}/content` (node token).

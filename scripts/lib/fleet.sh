@@ -14,10 +14,10 @@ fleet_apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# fleet_build CONFIG: builds the three binaries; sets FLEET_BIN to their directory.
+# fleet_build CONFIG: builds the four binaries; sets FLEET_BIN to their directory.
 fleet_build() {
     local config=${1:-debug} product
-    for product in agent-svc node-agent fleet-tui; do
+    for product in agent-svc node-agent fleet-tui fleet; do
         swift build -c "$config" --product "$product" 2>&1 | grep -E "error:|Build of" || true
         [ "${PIPESTATUS[0]}" = 0 ] || { echo "build of $product failed" >&2; return 1; }
     done
