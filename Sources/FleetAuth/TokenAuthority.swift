@@ -37,6 +37,7 @@ public struct TokenAuthority: Sendable {
 
     private let keys: JWTKeyCollection
     private let now: @Sendable () -> Date
+    private let verified = VerifiedTokenCache()
 
     /// - Parameter now: the clock; tests move it to check expiry without sleeping.
     public init(secret: String, now: @escaping @Sendable () -> Date = { Date() }) async throws(TokenError) {
@@ -74,10 +75,15 @@ public struct TokenAuthority: Sendable {
     /// Checks signature, algorithm, time window and that `iss` fits the role.
     public func verify(_ token: String) async throws(TokenError) -> FleetClaims {
         let claims: FleetClaims
-        do {
-            claims = try await keys.verify(token, as: FleetClaims.self)
-        } catch {
-            throw .malformedOrBadSignature
+        if let known = verified.claims(for: token) {
+            claims = known
+        } else {
+            do {
+                claims = try await keys.verify(token, as: FleetClaims.self)
+            } catch {
+                throw .malformedOrBadSignature
+            }
+            verified.remember(claims, for: token)
         }
         let current = now()
         if claims.exp.value <= current { throw .expired }

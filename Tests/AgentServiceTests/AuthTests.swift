@@ -87,6 +87,23 @@ struct AuthTests {
         }
     }
 
+    @Test("a status report with a revoked node's token is a 401 and changes nothing")
+    func revokedNodeCannotReport() async throws {
+        let fleet = try await TestFleet.make()
+        try await fleet.run { client in
+            let op = try await fleet.operatorToken()
+            let node = try await client.register("edge-1")
+            let id = try await client.submit("true", to: ["edge-1"], token: op)
+            _ = try await client.poll(token: node)
+            #expect(try await client.send(.post, "/v1/agents/edge-1/revoke", token: op).status == .ok)
+            let report = try await client.send(
+                .post, "/v1/agents/status", token: node, json: StatusReport(commandId: id, state: .succeeded, exitCode: 0))
+            #expect(report.status == .unauthorized)
+            let state = try await fleet.sql("SELECT state FROM invocations WHERE command_id = \(id)").first?.decode(String.self)
+            #expect(state == "delivered")
+        }
+    }
+
     @Test("expired tokens and tokens of an earlier generation are refused")
     func expiredAndStale() async throws {
         let fleet = try await TestFleet.make()

@@ -43,6 +43,7 @@ extension HTTPAPIError {
         case .illegalTransition: self = .conflict(message, code: "illegal_transition")
         case .unknownCommand: self = .notFound(message)
         case .notOnThisNode: self = .forbidden(message)
+        case .staleCredentials: self = .unauthorized(message)
         case .targetsAndSelector, .unknownState, .invalidIdempotencyKey: self = .badRequest(message)
         case .idempotencyKeyReused: self = HTTPAPIError(.unprocessableContent, code: "idempotency_key_reused", message: message)
         case .invalidSelector: self = .badRequest(message, code: "invalid_selector")

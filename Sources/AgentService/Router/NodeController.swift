@@ -69,10 +69,11 @@ struct NodeController: Sendable {
         return JSONBody(NodeTokenResponse(nodeId: node.nodeId, token: issued.token, expiresAt: issued.expiresAt))
     }
 
+    /// A status report: the token's generation is checked by the statement that applies it.
     func status(_ request: Request) async throws -> JSONBody<StatusResponse> {
-        let node = try await auth.requireNode(request)
+        let claims = try await auth.nodeClaims(request)
         let report = try await request.decodeJSON(StatusReport.self, limit: 64 * 1024)
-        return JSONBody(try await queue.report(nodeId: node.nodeId, report))
+        return JSONBody(try await queue.report(nodeId: claims.subject, tokenVersion: claims.ver ?? -1, report))
     }
 
     func upload(_ request: Request) async throws -> JSONBody<UploadLogsResponse> {

@@ -12,8 +12,10 @@ extension CommandQueue {
     /// Largest `result` an agent may report, as JSON.
     static let maxResultBytes = 64 * 1024
 
-    /// Applies an agent's report to its own invocation, enforcing the lifecycle.
-    func report(nodeId: String, _ report: StatusReport) async throws -> StatusResponse {
+    /// Applies an agent's report to its own invocation, enforcing the lifecycle. `tokenVersion`
+    /// is the generation the node's token carries: a revoked node or an older token is refused
+    /// (``QueueError/staleCredentials``) by the same statement that applies the report.
+    func report(nodeId: String, tokenVersion: Int, _ report: StatusReport) async throws -> StatusResponse {
         guard InvocationState.reportableByAgent.contains(report.state) else { throw QueueError.unreportableState(report.state) }
         if let bytes = report.stdoutBytes, bytes < 0 { throw QueueError.negativeByteCount(field: "stdout_bytes") }
         if let bytes = report.stderrBytes, bytes < 0 { throw QueueError.negativeByteCount(field: "stderr_bytes") }
@@ -23,8 +25,8 @@ extension CommandQueue {
         let resultJSON = try report.result.map { String(decoding: try FleetJSON.makeEncoder().encode($0), as: UTF8.self) }
         if let resultJSON, resultJSON.utf8.count > Self.maxResultBytes { throw QueueError.resultTooLarge(limitBytes: Self.maxResultBytes) }
         let change = ReportedChange(report: report, reason: reason, resultJSON: resultJSON)
-        if let answer = try await reportInOneStatement(nodeId: nodeId, change) { return answer }
-        return try await reportLocked(nodeId: nodeId, change)
+        if let answer = try await reportInOneStatement(nodeId: nodeId, tokenVersion: tokenVersion, change) { return answer }
+        return try await reportLocked(nodeId: nodeId, tokenVersion: tokenVersion, change)
     }
 
     /// One validated report, ready to be written.
@@ -43,15 +45,19 @@ extension CommandQueue {
     /// its `RETURNING`. Returns nil when the answer needs the locked path: the end of a
     /// rollout-controlled invocation (slots and the error budget are counted under the rollout
     /// lock), or a report the statement did not apply for any reason but a repeat.
-    private func reportInOneStatement(nodeId: String, _ change: ReportedChange) async throws -> StatusResponse? {
+    private func reportInOneStatement(nodeId: String, tokenVersion: Int, _ change: ReportedChange) async throws -> StatusResponse? {
         let report = change.report
         let commandId = report.commandId
         let rows = try await database.execute(
-            "report status", ReportStatement(nodeId: nodeId, change: change, deferRolloutEnds: true))
+            "report status", ReportStatement(nodeId: nodeId, tokenVersion: tokenVersion, change: change, deferRolloutEnds: true))
         guard let row = rows.first else {
+            throw DatabaseError.unexpected(operation: "report status", detail: "the statement answered no row")
+        }
+        let (credentialCurrent, maybeState, maybeCancel, appliedCancel) = try row.decode((Bool, String?, Bool?, Bool?).self)
+        guard credentialCurrent else { throw QueueError.staleCredentials }
+        guard let stateText = maybeState, let cancelRequested = maybeCancel else {
             throw try await notYours(commandId: commandId)
         }
-        let (stateText, cancelRequested, appliedCancel) = try row.decode((String, Bool, Bool?).self)
         if let appliedCancel {
             return StatusResponse(commandId: commandId, state: report.state, cancelRequested: appliedCancel)
         }
@@ -62,7 +68,7 @@ extension CommandQueue {
     }
 
     /// The report under the invocation's row lock, in a transaction with the rollout effects.
-    private func reportLocked(nodeId: String, _ change: ReportedChange) async throws -> StatusResponse {
+    private func reportLocked(nodeId: String, tokenVersion: Int, _ change: ReportedChange) async throws -> StatusResponse {
         let report = change.report
         let commandId = report.commandId
         return try await database.transaction("report status") { connection in
@@ -83,8 +89,13 @@ extension CommandQueue {
             guard current.canTransition(to: report.state) else {
                 throw QueueError.illegalTransition(from: current, to: report.state)
             }
-            _ = try await connection.rows(
-                ReportStatement(nodeId: nodeId, change: change, deferRolloutEnds: false), logger: database.logger)
+            let applied = try await connection.rows(
+                ReportStatement(nodeId: nodeId, tokenVersion: tokenVersion, change: change, deferRolloutEnds: false),
+                logger: database.logger)
+            // Revoked between the two statements: the row lock does not cover the node's row.
+            guard let row = applied.first, try row.decode((Bool, String?, Bool?, Bool?).self).0 else {
+                throw QueueError.staleCredentials
+            }
             if controlled, report.state.isTerminal {
                 // The end of a rollout-controlled run frees a slot and may be the error too many.
                 try await Self.lockRollouts([commandId], on: connection, logger: database.logger)

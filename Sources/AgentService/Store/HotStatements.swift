@@ -102,20 +102,25 @@ extension CommandQueue {
         }
     }
 
-    /// Applies a status report if the invocation's state may move to the reported one, notifying
-    /// the command's log channel. Answers `(state before, cancel_requested before,
-    /// cancel_requested after when applied)`; no row when the node has no such invocation. With
-    /// `deferRolloutEnds`, the end of a rollout-controlled invocation is left for the locked path.
+    /// Applies a status report if the node's token is of its current generation (and the node
+    /// not revoked) and the invocation's state may move to the reported one, notifying the
+    /// command's log channel: the credential check, the transition and the NOTIFY in one round
+    /// trip. Answers one row `(token current, state before, cancel_requested before,
+    /// cancel_requested after when applied)`, the middle ones NULL when the node has no such
+    /// invocation. With `deferRolloutEnds`, the end of a rollout-controlled invocation is left
+    /// for the locked path.
     struct ReportStatement: HotStatement {
         static let name = "fleet_report_status"
         static let bindingDataTypes: [PostgresDataType] = [
-            .uuid, .text, .text, .int8, .int8, .text, .int8, .int8, .text, .textArray, .bool,
+            .uuid, .text, .text, .int8, .int8, .text, .int8, .int8, .text, .textArray, .bool, .int8,
         ]
         static let sql = """
-            WITH target AS (
+            WITH credential AS (
+                SELECT 1 FROM nodes WHERE node_id = $2 AND revoked_at IS NULL AND token_version = $12
+            ), target AS (
                 SELECT i.state, i.cancel_requested, c.max_concurrency IS NOT NULL OR c.max_errors IS NOT NULL AS controlled
                 FROM invocations i JOIN commands c ON c.command_id = i.command_id
-                WHERE i.command_id = $1 AND i.node_id = $2
+                WHERE i.command_id = $1 AND i.node_id = $2 AND EXISTS (SELECT 1 FROM credential)
             ), updated AS (
                 UPDATE invocations SET
                     state = $3,
@@ -128,20 +133,23 @@ extension CommandQueue {
                     stdout_total = COALESCE($7, stdout_total),
                     stderr_total = COALESCE($8, stderr_total),
                     result = COALESCE($9::jsonb, result)
-                WHERE command_id = $1 AND node_id = $2 AND state = ANY($10)
+                WHERE command_id = $1 AND node_id = $2 AND state = ANY($10) AND EXISTS (SELECT 1 FROM credential)
                   AND NOT ($11 AND (SELECT controlled FROM target))
                 RETURNING cancel_requested, pg_notify('\(CommandQueue.logsChannel)', command_id::text)
             )
-            SELECT t.state, t.cancel_requested, (SELECT bool_or(cancel_requested) FROM updated) FROM target t
+            SELECT EXISTS (SELECT 1 FROM credential), t.state, t.cancel_requested,
+                   (SELECT bool_or(cancel_requested) FROM updated)
+            FROM (VALUES (1)) AS one LEFT JOIN target t ON true
             """
 
         var nodeId: String
+        var tokenVersion: Int
         var change: ReportedChange
         var deferRolloutEnds: Bool
 
         func makeBindings() throws -> PostgresBindings {
             let report = change.report
-            var bindings = PostgresBindings(capacity: 11)
+            var bindings = PostgresBindings(capacity: 12)
             try bindings.append(report.commandId)
             try bindings.append(nodeId)
             try bindings.append(report.state.rawValue)
@@ -153,6 +161,7 @@ extension CommandQueue {
             try bindings.append(change.resultJSON)
             try bindings.append(change.allowedFrom)
             try bindings.append(deferRolloutEnds && report.state.isTerminal)
+            try bindings.append(tokenVersion)
             return bindings
         }
     }

@@ -39,6 +39,8 @@ enum QueueError: StoreRefusal, Equatable {
     case invalidIdempotencyKey
     /// The key was used in the window for a request with another body.
     case idempotencyKeyReused
+    /// A node's report carried a token of an older generation, or the node was revoked or is unknown.
+    case staleCredentials
 
     var description: String {
         switch self {
@@ -63,6 +65,7 @@ enum QueueError: StoreRefusal, Equatable {
         case .invalidIdempotencyKey: "Idempotency-Key must be 1–255 visible ASCII characters"
         case .idempotencyKeyReused:
             "Idempotency-Key was already used within \(CommandQueue.idempotencyWindowHours) h for a different request body"
+        case .staleCredentials: "token has been revoked or the node is not registered"
         }
     }
 
