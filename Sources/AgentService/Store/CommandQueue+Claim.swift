@@ -24,9 +24,21 @@ extension CommandQueue {
     /// carried them never reached the agent). Otherwise a delivered invocation comes again only
     /// when its lease lapses.
     ///
+    /// A check-in of a node that holds nothing (`active` empty) and has nothing pending on the
+    /// server (the steady state of an idle fleet) is one light statement instead.
+    ///
     /// Returns the poll's number and the work, or nil: on check-in, the node is unknown, revoked
     /// or the token of an older generation; on a later attempt, a newer poll superseded this one.
     func claim(nodeId: String, _ attempt: PollAttempt, limit: Int = 32) async throws -> (pollSeq: Int64, response: PollResponse)? {
+        if case .checkIn(let tokenVersion, let agentVersion, let active) = attempt, active?.isEmpty ?? true {
+            let rows = try await database.execute(
+                "check in",
+                IdleCheckInStatement(nodeId: nodeId, tokenVersion: tokenVersion, agentVersion: agentVersion))
+            guard let row = rows.first else { return nil }
+            let (pollSeq, pending) = try row.decode((Int64, Bool).self)
+            if !pending { return (pollSeq, PollResponse(assignments: [], cancel: [])) }
+            // Something is pending: the full check-in settles and claims it (taking a newer poll number).
+        }
         let rows =
             switch attempt {
             case .checkIn(let tokenVersion, let agentVersion, let active):

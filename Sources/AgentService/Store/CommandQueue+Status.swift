@@ -40,14 +40,24 @@ extension CommandQueue {
         }
     }
 
-    /// The common case in one statement and one round trip: the transition checked by the
-    /// `UPDATE`'s own `WHERE` (so a concurrent change re-checks under the row lock), the NOTIFY in
-    /// its `RETURNING`. Returns nil when the answer needs the locked path: the end of a
+    /// The common case without a transaction: written with the reports that arrive with it
+    /// (``StatusBatcher``), else in one statement alone, the transition checked by the `UPDATE`'s
+    /// own `WHERE` (so a concurrent change re-checks under the row lock) and the NOTIFY in its
+    /// `RETURNING`. Returns nil when the answer needs the locked path: the end of a
     /// rollout-controlled invocation (slots and the error budget are counted under the rollout
     /// lock), or a report the statement did not apply for any reason but a repeat.
     private func reportInOneStatement(nodeId: String, tokenVersion: Int, _ change: ReportedChange) async throws -> StatusResponse? {
-        let report = change.report
-        let commandId = report.commandId
+        let commandId = change.report.commandId
+        switch await reports.apply(nodeId: nodeId, tokenVersion: tokenVersion, change) {
+        case .applied(let cancelRequested):
+            return StatusResponse(commandId: commandId, state: change.report.state, cancelRequested: cancelRequested)
+        case .staleCredentials:
+            throw QueueError.staleCredentials
+        case .notFound:
+            throw try await notYours(commandId: commandId)
+        case .retryAlone:
+            break
+        }
         let rows = try await database.execute(
             "report status", ReportStatement(nodeId: nodeId, tokenVersion: tokenVersion, change: change, deferRolloutEnds: true))
         guard let row = rows.first else {
@@ -59,10 +69,10 @@ extension CommandQueue {
             throw try await notYours(commandId: commandId)
         }
         if let appliedCancel {
-            return StatusResponse(commandId: commandId, state: report.state, cancelRequested: appliedCancel)
+            return StatusResponse(commandId: commandId, state: change.report.state, cancelRequested: appliedCancel)
         }
-        if stateText == report.state.rawValue {
-            return StatusResponse(commandId: commandId, state: report.state, cancelRequested: cancelRequested)
+        if stateText == change.report.state.rawValue {
+            return StatusResponse(commandId: commandId, state: change.report.state, cancelRequested: cancelRequested)
         }
         return nil
     }

@@ -17,6 +17,15 @@ struct CommandQueue: Sendable {
     let database: Database
     let leaseSeconds: Int
     let deliveryTimeoutSeconds: Int
+    /// Groups concurrent status reports into one statement.
+    let reports: StatusBatcher
+
+    init(database: Database, leaseSeconds: Int, deliveryTimeoutSeconds: Int) {
+        self.database = database
+        self.leaseSeconds = leaseSeconds
+        self.deliveryTimeoutSeconds = deliveryTimeoutSeconds
+        reports = StatusBatcher(database: database)
+    }
 
     /// Longest delivery window a command may ask for.
     static let maxDeliverWithinSeconds = 30 * 24 * 3600

@@ -69,6 +69,35 @@ extension CommandQueue {
         }
     }
 
+    /// The check-in of a node that lists nothing `active`: records it as seen, takes its next poll
+    /// number and says whether anything of it is pending (queued, delivered or running). When
+    /// nothing is, there is nothing to settle, claim or cancel, and this is the whole check-in:
+    /// one row of `nodes` updated in place and one probe of a partial index, where the full
+    /// check-in plans and runs a dozen nodes over `invocations` and `commands`. No row when the
+    /// token is not current.
+    struct IdleCheckInStatement: HotStatement {
+        static let name = "fleet_idle_check_in"
+        static let bindingDataTypes: [PostgresDataType] = [.text, .int8, .text]
+        static let sql = """
+            UPDATE nodes SET last_seen_at = now(), agent_version = COALESCE($3, agent_version), poll_seq = poll_seq + 1
+            WHERE node_id = $1 AND revoked_at IS NULL AND token_version = $2
+            RETURNING poll_seq, EXISTS (
+                SELECT 1 FROM invocations WHERE node_id = $1 AND state IN ('queued', 'delivered', 'running'))
+            """
+
+        var nodeId: String
+        var tokenVersion: Int
+        var agentVersion: String?
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 3)
+            try bindings.append(nodeId)
+            try bindings.append(tokenVersion)
+            try bindings.append(agentVersion)
+            return bindings
+        }
+    }
+
     /// A later attempt of a poll, while `pollSeq` is still the node's newest poll.
     struct ClaimAgainStatement: HotStatement {
         static let name = "fleet_claim_again"

@@ -1,0 +1,185 @@
+import FleetProtocol
+import Foundation
+import PostgresNIO
+
+/// Writes status reports that arrive together in one statement (group commit). A report that
+/// arrives while no write is in flight is written at once, alone; reports that arrive while
+/// one is in flight wait for it and then go together, up to ``maxBatch``. No timer: at one
+/// report at a time this is one statement per report, as before; at 10,000 nodes finishing at
+/// once, each statement carries hundreds, so Postgres pays its per-statement cost (protocol,
+/// executor start-up, commit, WAL) once per batch and sends one NOTIFY per command per batch.
+///
+/// The batch applies the same rules as ``CommandQueue/ReportStatement`` row by row; what it
+/// cannot decide for a row (a repeat, an illegal transition, the end of a rollout-controlled
+/// run, the same invocation twice in one batch) is answered ``Outcome/retryAlone`` and the
+/// caller takes the single-report path. So does every row of a batch whose statement failed:
+/// one bad row must not fail its neighbours, and a deadlock with a bulk update (cancel, the
+/// reaper) is resolved by the single path's smaller footprint.
+actor StatusBatcher {
+    /// What the batch did with one report.
+    enum Outcome: Sendable {
+        /// Applied; the invocation's `cancel_requested` after the update.
+        case applied(cancelRequested: Bool)
+        /// The token is not of the node's current generation, or the node was revoked.
+        case staleCredentials
+        /// The node has no invocation of this command.
+        case notFound
+        /// Not applied here: the single-report path decides.
+        case retryAlone
+    }
+
+    private struct Pending {
+        var nodeId: String
+        var tokenVersion: Int
+        var change: CommandQueue.ReportedChange
+        var continuation: CheckedContinuation<Outcome, Never>
+    }
+
+    static let maxBatch = 512
+
+    private let database: Database
+    private var queued: [Pending] = []
+    private var writing = false
+
+    init(database: Database) {
+        self.database = database
+    }
+
+    func apply(nodeId: String, tokenVersion: Int, _ change: CommandQueue.ReportedChange) async -> Outcome {
+        await withCheckedContinuation { continuation in
+            queued.append(Pending(nodeId: nodeId, tokenVersion: tokenVersion, change: change, continuation: continuation))
+            guard !writing else { return }
+            writing = true
+            Task { await self.drain() }
+        }
+    }
+
+    private func drain() async {
+        while !queued.isEmpty {
+            let batch = Array(queued.prefix(Self.maxBatch))
+            queued.removeFirst(batch.count)
+            let outcomes = await write(batch)
+            for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(returning: outcome) }
+        }
+        writing = false
+    }
+
+    private func write(_ batch: [Pending]) async -> [Outcome] {
+        let statement = CommandQueue.BatchReportStatement(
+            commandIds: batch.map(\.change.report.commandId), nodeIds: batch.map(\.nodeId),
+            states: batch.map(\.change.report.state.rawValue),
+            exitCodes: batch.map { $0.change.report.exitCode.map(Int64.init) ?? CommandQueue.BatchReportStatement.absent },
+            signals: batch.map { $0.change.report.signal.map(Int64.init) ?? CommandQueue.BatchReportStatement.absent },
+            reasons: batch.map { $0.change.reason ?? "" }, hasReason: batch.map { $0.change.reason != nil },
+            stdoutTotals: batch.map { $0.change.report.stdoutBytes ?? CommandQueue.BatchReportStatement.absent },
+            stderrTotals: batch.map { $0.change.report.stderrBytes ?? CommandQueue.BatchReportStatement.absent },
+            results: batch.map { $0.change.resultJSON ?? "" }, hasResult: batch.map { $0.change.resultJSON != nil },
+            allowedFrom: batch.map { $0.change.allowedFrom.joined(separator: ",") },
+            endsRun: batch.map(\.change.report.state.isTerminal), tokenVersions: batch.map { Int64($0.tokenVersion) })
+        var outcomes = [Outcome](repeating: .retryAlone, count: batch.count)
+        guard let rows = try? await database.execute("report statuses", statement) else { return outcomes }
+        for row in rows {
+            guard let (index, credential, state, applied) = try? row.decode((Int, Bool, String?, Bool?).self),
+                (1...batch.count).contains(index)
+            else { continue }
+            outcomes[index - 1] =
+                if !credential { .staleCredentials } else if state == nil { .notFound } else if let applied {
+                    .applied(cancelRequested: applied)
+                } else { .retryAlone }
+        }
+        return outcomes
+    }
+}
+
+extension CommandQueue {
+    /// ``ReportStatement`` for many reports: arrays, one element per report, joined by position.
+    /// Answers one row per report: `(position, token current, state before, cancel_requested
+    /// after when applied)`. PostgresNIO binds no NULL inside an array, so an absent number is
+    /// ``absent`` (outside every range a report may carry) and an absent text has a `false` flag.
+    struct BatchReportStatement: HotStatement {
+        static let name = "fleet_report_statuses"
+        static let bindingDataTypes: [PostgresDataType] = [
+            .uuidArray, .textArray, .textArray, .int8Array, .int8Array, .textArray, .boolArray, .int8Array, .int8Array,
+            .textArray, .boolArray, .textArray, .boolArray, .int8Array,
+        ]
+        static let absent = Int64.min
+        static let sql = """
+            WITH r AS (
+                SELECT u.command_id, u.node_id, u.next,
+                       NULLIF(u.exit_code, -9223372036854775808) AS exit_code, NULLIF(u.signal, -9223372036854775808) AS signal,
+                       CASE WHEN u.has_reason THEN u.reason END AS reason,
+                       NULLIF(u.stdout_total, -9223372036854775808) AS stdout_total,
+                       NULLIF(u.stderr_total, -9223372036854775808) AS stderr_total,
+                       CASE WHEN u.has_result THEN u.result END AS result, u.allowed, u.ends_run, u.token_version, u.n
+                FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::bool[], $8::int8[],
+                            $9::int8[], $10::text[], $11::bool[], $12::text[], $13::bool[], $14::int8[])
+                    WITH ORDINALITY AS u(command_id, node_id, next, exit_code, signal, reason, has_reason, stdout_total,
+                                         stderr_total, result, has_result, allowed, ends_run, token_version, n)
+            ), credential AS (
+                SELECT r.n FROM r JOIN nodes nd
+                    ON nd.node_id = r.node_id AND nd.revoked_at IS NULL AND nd.token_version = r.token_version
+            ), target AS (
+                SELECT r.n, i.state, c.max_concurrency IS NOT NULL OR c.max_errors IS NOT NULL AS controlled
+                FROM r JOIN credential USING (n)
+                JOIN invocations i ON i.command_id = r.command_id AND i.node_id = r.node_id
+                JOIN commands c ON c.command_id = i.command_id
+            ), updated AS (
+                UPDATE invocations i SET
+                    state = r.next,
+                    started_at = CASE WHEN r.next = 'running' THEN COALESCE(i.started_at, now()) ELSE i.started_at END,
+                    finished_at = CASE WHEN r.next = 'running' THEN NULL ELSE now() END,
+                    lease_expires_at = NULL,
+                    exit_code = COALESCE(r.exit_code, i.exit_code),
+                    signal = COALESCE(r.signal, i.signal),
+                    reason = COALESCE(r.reason, i.reason),
+                    stdout_total = COALESCE(r.stdout_total, i.stdout_total),
+                    stderr_total = COALESCE(r.stderr_total, i.stderr_total),
+                    result = COALESCE(r.result::jsonb, i.result)
+                FROM r JOIN target t USING (n)
+                WHERE i.command_id = r.command_id AND i.node_id = r.node_id
+                  AND i.state = ANY(string_to_array(r.allowed, ',')) AND NOT (r.ends_run AND t.controlled)
+                RETURNING r.n, i.cancel_requested, i.command_id
+            ), notified AS (
+                SELECT count(pg_notify('\(CommandQueue.logsChannel)', command_id::text)) AS sent
+                FROM (SELECT DISTINCT command_id FROM updated) AS changed
+            )
+            SELECT r.n::int, c.n IS NOT NULL, t.state, u.cancel_requested
+            FROM r LEFT JOIN credential c USING (n) LEFT JOIN target t USING (n) LEFT JOIN updated u USING (n)
+            WHERE (SELECT sent FROM notified) >= 0
+            """
+
+        var commandIds: [UUID]
+        var nodeIds: [String]
+        var states: [String]
+        var exitCodes: [Int64]
+        var signals: [Int64]
+        var reasons: [String]
+        var hasReason: [Bool]
+        var stdoutTotals: [Int64]
+        var stderrTotals: [Int64]
+        var results: [String]
+        var hasResult: [Bool]
+        var allowedFrom: [String]
+        var endsRun: [Bool]
+        var tokenVersions: [Int64]
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 14)
+            try bindings.append(commandIds)
+            try bindings.append(nodeIds)
+            try bindings.append(states)
+            try bindings.append(exitCodes)
+            try bindings.append(signals)
+            try bindings.append(reasons)
+            try bindings.append(hasReason)
+            try bindings.append(stdoutTotals)
+            try bindings.append(stderrTotals)
+            try bindings.append(results)
+            try bindings.append(hasResult)
+            try bindings.append(allowedFrom)
+            try bindings.append(endsRun)
+            try bindings.append(tokenVersions)
+            return bindings
+        }
+    }
+}
