@@ -202,3 +202,37 @@ struct LogTests {
         }
     }
 }
+
+@Suite("Log readers are woken")
+struct LogWakeTests {
+    @Test("a notification's command id wakes its readers whether Postgres or Swift spelled it")
+    func keyIgnoresCase() {
+        let id = UUID()
+        #expect(ChangeNotifier.logsKey(payload: id.uuidString.lowercased()) == "logs:\(id.uuidString)")
+        #expect(ChangeNotifier.logsKey(payload: id.uuidString) == "logs:\(id.uuidString)")
+    }
+
+    @Test("a reader holding a page is answered by the final report, not by its wait running out")
+    func finalReportWakesReader() async throws {
+        let fleet = try await TestFleet.make()
+        try await fleet.run(.live) { client, parts in
+            let op = try await fleet.operatorToken()
+            let node = try await client.register("edge-1")
+            let id = try await client.submit("true", to: ["edge-1"], token: op)
+            _ = try await client.poll(token: node)
+            let started = ContinuousClock.now
+            async let page = client.send(.get, "/v1/commands/\(id)/logs?node_id=edge-1&wait=30", token: op)
+            try await eventually("the reader is held") { await parts.notifier.parked == 1 }
+            // The test client has one connection, which the reader holds: the report goes to the store.
+            let queue = CommandQueue(
+                database: parts.database, leaseSeconds: fleet.configuration.leaseSeconds,
+                deliveryTimeoutSeconds: fleet.configuration.deliveryTimeoutSeconds)
+            let report = StatusReport(commandId: id, state: .succeeded, exitCode: 0, stdoutBytes: 0, stderrBytes: 0)
+            _ = try await queue.report(nodeId: "edge-1", tokenVersion: 1, report)
+            let answer = try await page.decode(LogPage.self)
+            #expect(answer.complete)
+            // Woken by the report's NOTIFY, not by the 30 s wait (latency itself is measured by the benchmarks).
+            #expect(ContinuousClock.now - started < .seconds(15))
+        }
+    }
+}

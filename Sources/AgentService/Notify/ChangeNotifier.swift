@@ -1,4 +1,5 @@
 import FleetSupport
+import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -212,13 +213,22 @@ public actor ChangeNotifier: Service {
                         for try await note in work { await self.deliver("work:\(note.payload)") }
                     }
                     group.addTask {
-                        for try await note in logs { await self.deliver("logs:\(note.payload)") }
+                        for try await note in logs { await self.deliver(Self.logsKey(payload: note.payload)) }
                     }
                     try await group.next()
                     group.cancelAll()
                 }
             }
         }
+    }
+}
+
+extension ChangeNotifier {
+    /// The waiters' key for a `fleet_logs` payload. Statements send a command id as Postgres
+    /// prints it (`command_id::text`, lower case) or as Swift does (`uuidString`, upper case);
+    /// waiters subscribe with `logs:` + `uuidString`, so the id is read, not compared as text.
+    static func logsKey(payload: String) -> String {
+        "logs:" + (UUID(uuidString: payload)?.uuidString ?? payload)
     }
 }
 
