@@ -36,7 +36,7 @@ pg_start() {
     fi
     # Loopback only; fsync off: this cluster is disposable, never a real deployment.
     pg_as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${PG_EXTRA_OPTS:-}" \
         start >/dev/null || { cat "$dir/server.log" >&2; return 1; }
     export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
 }
