@@ -59,19 +59,19 @@ extension CommandQueue {
             break
         }
         let rows = try await database.execute(
-            "report status", ReportStatement(nodeId: nodeId, tokenVersion: tokenVersion, change: change, deferRolloutEnds: true))
+            "report status", ReportStatement([(nodeId, tokenVersion, change)], deferRolloutEnds: true))
         guard let row = rows.first else {
             throw DatabaseError.unexpected(operation: "report status", detail: "the statement answered no row")
         }
-        let (credentialCurrent, maybeState, maybeCancel, appliedCancel) = try row.decode((Bool, String?, Bool?, Bool?).self)
-        guard credentialCurrent else { throw QueueError.staleCredentials }
-        guard let stateText = maybeState, let cancelRequested = maybeCancel else {
+        let answer = try ReportStatement.Answer(row)
+        guard answer.credentialCurrent else { throw QueueError.staleCredentials }
+        guard let stateBefore = answer.stateBefore, let cancelRequested = answer.cancelRequestedBefore else {
             throw try await notYours(commandId: commandId)
         }
-        if let appliedCancel {
-            return StatusResponse(commandId: commandId, state: change.report.state, cancelRequested: appliedCancel)
+        if let applied = answer.appliedCancelRequested {
+            return StatusResponse(commandId: commandId, state: change.report.state, cancelRequested: applied)
         }
-        if stateText == change.report.state.rawValue {
+        if stateBefore == change.report.state.rawValue {
             return StatusResponse(commandId: commandId, state: change.report.state, cancelRequested: cancelRequested)
         }
         return nil
@@ -100,10 +100,9 @@ extension CommandQueue {
                 throw QueueError.illegalTransition(from: current, to: report.state)
             }
             let applied = try await connection.rows(
-                ReportStatement(nodeId: nodeId, tokenVersion: tokenVersion, change: change, deferRolloutEnds: false),
-                logger: database.logger)
+                ReportStatement([(nodeId, tokenVersion, change)], deferRolloutEnds: false), logger: database.logger)
             // Revoked between the two statements: the row lock does not cover the node's row.
-            guard let row = applied.first, try row.decode((Bool, String?, Bool?, Bool?).self).0 else {
+            guard let row = applied.first, try ReportStatement.Answer(row).credentialCurrent else {
                 throw QueueError.staleCredentials
             }
             if controlled, report.state.isTerminal {

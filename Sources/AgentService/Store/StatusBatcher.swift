@@ -9,7 +9,7 @@ import PostgresNIO
 /// once, each statement carries hundreds, so Postgres pays its per-statement cost (protocol,
 /// executor start-up, commit, WAL) once per batch and sends one NOTIFY per command per batch.
 ///
-/// The batch applies the same rules as ``CommandQueue/ReportStatement`` row by row; what it
+/// A batch is one ``CommandQueue/ReportStatement``, the statement a lone report runs too; what it
 /// cannot decide for a row (a repeat, an illegal transition, the end of a rollout-controlled
 /// run, the same invocation twice in one batch) is answered ``Outcome/retryAlone`` and the
 /// caller takes the single-report path. So does every row of a batch whose statement failed:
@@ -65,25 +65,20 @@ actor StatusBatcher {
     }
 
     private func write(_ batch: [Pending]) async -> [Outcome] {
-        let statement = CommandQueue.BatchReportStatement(
-            commandIds: batch.map(\.change.report.commandId), nodeIds: batch.map(\.nodeId),
-            states: batch.map(\.change.report.state.rawValue),
-            exitCodes: batch.map { $0.change.report.exitCode.map(Int64.init) ?? CommandQueue.BatchReportStatement.absent },
-            signals: batch.map { $0.change.report.signal.map(Int64.init) ?? CommandQueue.BatchReportStatement.absent },
-            reasons: batch.map { $0.change.reason ?? "" }, hasReason: batch.map { $0.change.reason != nil },
-            stdoutTotals: batch.map { $0.change.report.stdoutBytes ?? CommandQueue.BatchReportStatement.absent },
-            stderrTotals: batch.map { $0.change.report.stderrBytes ?? CommandQueue.BatchReportStatement.absent },
-            results: batch.map { $0.change.resultJSON ?? "" }, hasResult: batch.map { $0.change.resultJSON != nil },
-            allowedFrom: batch.map { $0.change.allowedFrom.joined(separator: ",") },
-            endsRun: batch.map(\.change.report.state.isTerminal), tokenVersions: batch.map { Int64($0.tokenVersion) })
+        let statement = CommandQueue.ReportStatement(
+            batch.map { (nodeId: $0.nodeId, tokenVersion: $0.tokenVersion, change: $0.change) }, deferRolloutEnds: true)
         var outcomes = [Outcome](repeating: .retryAlone, count: batch.count)
         guard let rows = try? await database.execute("report statuses", statement) else { return outcomes }
         for row in rows {
-            guard let (index, credential, state, applied) = try? row.decode((Int, Bool, String?, Bool?).self),
-                (1...batch.count).contains(index)
-            else { continue }
-            outcomes[index - 1] =
-                if !credential { .staleCredentials } else if state == nil { .notFound } else if let applied {
+            guard let answer = try? CommandQueue.ReportStatement.Answer(row), (1...batch.count).contains(answer.position) else {
+                continue
+            }
+            outcomes[answer.position - 1] =
+                if !answer.credentialCurrent { .staleCredentials } else if answer.stateBefore == nil {
+                    .notFound
+                } else if let applied =
+                    answer.appliedCancelRequested
+                {
                     .applied(cancelRequested: applied)
                 } else { .retryAlone }
         }
@@ -92,11 +87,15 @@ actor StatusBatcher {
 }
 
 extension CommandQueue {
-    /// ``ReportStatement`` for many reports: arrays, one element per report, joined by position.
-    /// Answers one row per report: `(position, token current, state before, cancel_requested
-    /// after when applied)`. PostgresNIO binds no NULL inside an array, so an absent number is
-    /// ``absent`` (outside every range a report may carry) and an absent text has a `false` flag.
-    struct BatchReportStatement: HotStatement {
+    /// Applies status reports (one or many: arrays, one element per report, joined by position)
+    /// where the node's token is of its current generation (and the node not revoked) and the
+    /// invocation's state may move to the reported one, with one NOTIFY per command changed:
+    /// the credential check, the transition and the NOTIFY in one round trip. With
+    /// `deferRolloutEnds`, the end of a rollout-controlled invocation is left for the locked path.
+    ///
+    /// PostgresNIO binds no NULL inside an array, so an absent number is ``absent`` (outside
+    /// every range a report may carry) and an absent text has a `false` flag.
+    struct ReportStatement: HotStatement {
         static let name = "fleet_report_statuses"
         static let bindingDataTypes: [PostgresDataType] = [
             .uuidArray, .textArray, .textArray, .int8Array, .int8Array, .textArray, .boolArray, .int8Array, .int8Array,
@@ -119,7 +118,7 @@ extension CommandQueue {
                 SELECT r.n FROM r JOIN nodes nd
                     ON nd.node_id = r.node_id AND nd.revoked_at IS NULL AND nd.token_version = r.token_version
             ), target AS (
-                SELECT r.n, i.state, c.max_concurrency IS NOT NULL OR c.max_errors IS NOT NULL AS controlled
+                SELECT r.n, i.state, i.cancel_requested, c.max_concurrency IS NOT NULL OR c.max_errors IS NOT NULL AS controlled
                 FROM r JOIN credential USING (n)
                 JOIN invocations i ON i.command_id = r.command_id AND i.node_id = r.node_id
                 JOIN commands c ON c.command_id = i.command_id
@@ -143,7 +142,7 @@ extension CommandQueue {
                 SELECT count(pg_notify('\(CommandQueue.logsChannel)', command_id::text)) AS sent
                 FROM (SELECT DISTINCT command_id FROM updated) AS changed
             )
-            SELECT r.n::int, c.n IS NOT NULL, t.state, u.cancel_requested
+            SELECT r.n::int, c.n IS NOT NULL, t.state, t.cancel_requested, u.cancel_requested
             FROM r LEFT JOIN credential c USING (n) LEFT JOIN target t USING (n) LEFT JOIN updated u USING (n)
             WHERE (SELECT sent FROM notified) >= 0
             """
@@ -162,6 +161,39 @@ extension CommandQueue {
         var allowedFrom: [String]
         var endsRun: [Bool]
         var tokenVersions: [Int64]
+
+        init(_ reports: [(nodeId: String, tokenVersion: Int, change: ReportedChange)], deferRolloutEnds: Bool) {
+            commandIds = reports.map(\.change.report.commandId)
+            nodeIds = reports.map(\.nodeId)
+            states = reports.map(\.change.report.state.rawValue)
+            exitCodes = reports.map { $0.change.report.exitCode.map(Int64.init) ?? Self.absent }
+            signals = reports.map { $0.change.report.signal.map(Int64.init) ?? Self.absent }
+            reasons = reports.map { $0.change.reason ?? "" }
+            hasReason = reports.map { $0.change.reason != nil }
+            stdoutTotals = reports.map { $0.change.report.stdoutBytes ?? Self.absent }
+            stderrTotals = reports.map { $0.change.report.stderrBytes ?? Self.absent }
+            results = reports.map { $0.change.resultJSON ?? "" }
+            hasResult = reports.map { $0.change.resultJSON != nil }
+            allowedFrom = reports.map { $0.change.allowedFrom.joined(separator: ",") }
+            endsRun = reports.map { deferRolloutEnds && $0.change.report.state.isTerminal }
+            tokenVersions = reports.map { Int64($0.tokenVersion) }
+        }
+
+        /// One answer row: for the report at `position` (from 1), whether the token is current,
+        /// the invocation's state and `cancel_requested` before (nil: the node has no such
+        /// invocation), and `cancel_requested` after when the report was applied.
+        struct Answer {
+            var position: Int
+            var credentialCurrent: Bool
+            var stateBefore: String?
+            var cancelRequestedBefore: Bool?
+            var appliedCancelRequested: Bool?
+
+            init(_ row: PostgresRow) throws {
+                (position, credentialCurrent, stateBefore, cancelRequestedBefore, appliedCancelRequested) =
+                    try row.decode((Int, Bool, String?, Bool?, Bool?).self)
+            }
+        }
 
         func makeBindings() throws -> PostgresBindings {
             var bindings = PostgresBindings(capacity: 14)
