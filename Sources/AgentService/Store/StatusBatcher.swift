@@ -73,16 +73,16 @@ actor StatusBatcher {
             guard let answer = try? CommandQueue.ReportStatement.Answer(row), (1...batch.count).contains(answer.position) else {
                 continue
             }
-            outcomes[answer.position - 1] =
-                if !answer.credentialCurrent { .staleCredentials } else if answer.stateBefore == nil {
-                    .notFound
-                } else if let applied =
-                    answer.appliedCancelRequested
-                {
-                    .applied(cancelRequested: applied)
-                } else { .retryAlone }
+            outcomes[answer.position - 1] = Self.outcome(of: answer)
         }
         return outcomes
+    }
+
+    private static func outcome(of answer: CommandQueue.ReportStatement.Answer) -> Outcome {
+        if !answer.credentialCurrent { return .staleCredentials }
+        if answer.stateBefore == nil { return .notFound }
+        if let applied = answer.appliedCancelRequested { return .applied(cancelRequested: applied) }
+        return .retryAlone
     }
 }
 
