@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import uuid
@@ -16,7 +15,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))  # fleet_harness, shared with tests/tui
 
-from fleet_harness import REPO, Fleet, PostgresCluster, tail  # noqa: E402
+from fleet_harness import (  # noqa: E402
+    REPO, Fleet, PostgresCluster, attach_logs_on_failure, hard_timeout, private_binaries, session_cluster,
+)
 from harness import Api, clean_environment, kill_tagged  # noqa: E402
 
 # Hard limit per test (the tests themselves aim for well under it).
@@ -44,31 +45,14 @@ def e2e_root():
 
 @pytest.fixture(scope="session")
 def binaries(e2e_root):
-    """Private copies of the debug binaries: a concurrent `swift build` may replace the
-    originals, and must not be blocked by them being executed."""
     source = Path(os.environ.get("E2E_BIN_DIR", REPO / ".build" / "debug"))
-    target = e2e_root / "bin"
-    target.mkdir()
-    copies = {}
-    for name in ("agent-svc", "node-agent"):
-        original = source / name
-        if not original.exists():
-            pytest.exit(f"{original} is missing: run scripts/e2e.sh (it builds the binaries)", returncode=2)
-        shutil.copy2(original, target / name)
-        copies[name] = target / name
-    return copies
+    return private_binaries(source, e2e_root / "bin", ("agent-svc", "node-agent"), "run scripts/e2e.sh (it builds the binaries)")
 
 
 @pytest.fixture(scope="session")
 def pg_cluster(e2e_root):
     """A throwaway Postgres cluster (scripts/lib/postgres.sh) on a free port."""
-    cluster = PostgresCluster(e2e_root / "pg")
-    try:
-        cluster.start()
-    except RuntimeError as error:
-        pytest.exit(str(error), returncode=2)
-    yield cluster
-    cluster.stop()
+    yield from session_cluster(e2e_root / "pg")
 
 
 _database_numbers = itertools.count(1)
@@ -82,13 +66,7 @@ def database_name() -> str:
 @pytest.fixture(autouse=True)
 def per_test_timeout():
     """Fails a test that overruns; the fixtures' finalizers still clean up."""
-    def expired(signum, frame):
-        raise E2ETimeout(f"test exceeded {TEST_TIMEOUT_SEC} s")
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(TEST_TIMEOUT_SEC)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+    yield from hard_timeout(TEST_TIMEOUT_SEC, E2ETimeout)
 
 
 class E2EFleet(Fleet):
@@ -157,9 +135,4 @@ def fleet(request, e2e_root, binaries, pg_cluster):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """On failure, attach the tail of every process log to the report."""
-    outcome = yield
-    report = outcome.get_result()
-    if report.when == "call" and report.failed and hasattr(item, "fleet_logs"):
-        for path in item.fleet_logs():
-            if path.exists():
-                report.sections.append((f"log {path.name}", tail(path.read_text(errors="replace"), 80)))
+    attach_logs_on_failure(item, (yield))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,10 @@ _TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(_TESTS / "lib"))  # fleet_harness, shared with tests/e2e and tests/tui
 sys.path.insert(0, str(_TESTS / "e2e"))  # harness: the operator client and the process sweep
 
-from fleet_harness import REPO, AgentService, Fleet, PostgresCluster, free_port, tail  # noqa: E402
+from fleet_harness import (  # noqa: E402
+    REPO, AgentService, Fleet, PostgresCluster, attach_logs_on_failure, free_port, hard_timeout, private_binaries,
+    session_cluster,
+)
 from harness import Api, clean_environment, kill_tagged  # noqa: E402
 
 TEST_TIMEOUT_SEC = int(os.environ.get("FAULTS_TEST_TIMEOUT", "150"))
@@ -52,29 +54,14 @@ def faults_root():
 
 @pytest.fixture(scope="session")
 def binaries(faults_root):
-    """Private copies of the binaries, so a concurrent build cannot swap them mid-drill."""
     source = Path(os.environ.get("FAULTS_BIN_DIR", REPO / ".build" / "debug"))
-    target = faults_root / "bin"
-    target.mkdir()
-    copies = {}
-    for name in ("agent-svc", "node-agent"):
-        original = source / name
-        if not original.exists():
-            pytest.exit(f"{original} is missing: build the products first (scripts/faults.sh does)", returncode=2)
-        shutil.copy2(original, target / name)
-        copies[name] = target / name
-    return copies
+    return private_binaries(source, faults_root / "bin", ("agent-svc", "node-agent"), "build the products first (scripts/faults.sh does)")
 
 
 @pytest.fixture(scope="session")
 def pg_cluster(faults_root):
-    cluster = PostgresCluster(faults_root / "pg")
-    try:
-        cluster.start()
-    except RuntimeError as error:
-        pytest.exit(str(error), returncode=2)
-    yield cluster
-    cluster.stop()
+    """A throwaway Postgres cluster (scripts/lib/postgres.sh) on a free port."""
+    yield from session_cluster(faults_root / "pg")
 
 
 _database_numbers = itertools.count(1)
@@ -83,13 +70,8 @@ _test_numbers = itertools.count(1)
 
 @pytest.fixture(autouse=True)
 def per_test_timeout():
-    def expired(signum, frame):
-        raise FaultTimeout(f"test exceeded {TEST_TIMEOUT_SEC} s")
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(TEST_TIMEOUT_SEC)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+    """Fails a test that overruns; the fixtures' finalizers still clean up."""
+    yield from hard_timeout(TEST_TIMEOUT_SEC, FaultTimeout)
 
 
 class FaultFleet(Fleet):
@@ -168,9 +150,4 @@ def fleet(make_fleet):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """On failure, attach the tail of every process log to the report."""
-    outcome = yield
-    result = outcome.get_result()
-    if result.when == "call" and result.failed and hasattr(item, "fleet_logs"):
-        for path in item.fleet_logs():
-            if path.exists():
-                result.sections.append((f"log {path.name}", tail(path.read_text(errors="replace"), 80)))
+    attach_logs_on_failure(item, (yield))

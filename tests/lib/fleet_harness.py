@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -91,6 +92,58 @@ class PostgresCluster:
              "-qc", f"CREATE DATABASE {name}"],
             check=True, capture_output=True, timeout=60)
         return name
+
+
+def private_binaries(source: Path, target: Path, names: tuple[str, ...], missing_hint: str) -> dict[str, Path]:
+    """Copies the binaries a suite runs into `target`: a concurrent `swift build` may replace
+    the originals, and must not be blocked by them being executed. Ends the session with
+    `missing_hint` when one is not built."""
+    import pytest
+
+    target.mkdir()
+    copies = {}
+    for name in names:
+        original = source / name
+        if not original.exists():
+            pytest.exit(f"{original} is missing: {missing_hint}", returncode=2)
+        shutil.copy2(original, target / name)
+        copies[name] = target / name
+    return copies
+
+
+def session_cluster(directory: Path):
+    """A session fixture's body: a started cluster, stopped when the session ends; a cluster
+    that cannot start ends the session loudly (never a silent skip)."""
+    import pytest
+
+    cluster = PostgresCluster(directory)
+    try:
+        cluster.start()
+    except RuntimeError as error:
+        pytest.exit(str(error), returncode=2)
+    yield cluster
+    cluster.stop()
+
+
+def hard_timeout(seconds: int, error: type[BaseException]):
+    """An autouse fixture's body: `error` is raised in a test that runs past `seconds`."""
+    def expired(signum, frame):
+        raise error(f"test exceeded {seconds} s")
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def attach_logs_on_failure(item, outcome) -> None:
+    """For a `pytest_runtest_makereport` hook wrapper: a failed test's report gets the tail of
+    every log its fleet wrote (`item.fleet_logs`, set by the suite's fleet fixture)."""
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and hasattr(item, "fleet_logs"):
+        for path in item.fleet_logs():
+            if path.exists():
+                report.sections.append((f"log {path.name}", tail(path.read_text(errors="replace"), 80)))
 
 
 # --------------------------------------------------------------------------------------------
