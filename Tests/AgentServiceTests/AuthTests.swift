@@ -91,10 +91,7 @@ struct AuthTests {
     func revokedNodeCannotReport() async throws {
         let fleet = try await TestFleet.make()
         try await fleet.run { client in
-            let op = try await fleet.operatorToken()
-            let node = try await client.register("edge-1")
-            let id = try await client.submit("true", to: ["edge-1"], token: op)
-            _ = try await client.poll(token: node)
+            let (id, node, op) = try await fleet.deliveredRun(client, cmd: "true")
             #expect(try await client.send(.post, "/v1/agents/edge-1/revoke", token: op).status == .ok)
             let report = try await client.send(
                 .post, "/v1/agents/status", token: node, json: StatusReport(commandId: id, state: .succeeded, exitCode: 0))

@@ -5,15 +5,6 @@ import Testing
 
 @testable import AgentService
 
-/// A delivered invocation on `edge-1`, ready to take chunks.
-private func deliveredInvocation(_ client: any TestClientProtocol, fleet: TestFleet) async throws -> (UUID, node: String, op: String) {
-    let op = try await fleet.operatorToken()
-    let node = try await client.register("edge-1")
-    let id = try await client.submit("producer", to: ["edge-1"], token: op)
-    _ = try await client.poll(token: node)
-    return (id, node, op)
-}
-
 private func upload(_ client: any TestClientProtocol, _ node: String, _ id: UUID, _ chunks: [LogChunk]) async throws -> TestResponse {
     try await client.send(.post, "/v1/commands/logs", token: node, json: UploadLogsRequest(commandId: id, chunks: chunks))
 }
@@ -24,7 +15,7 @@ struct LogTests {
     func replayIsIdempotent() async throws {
         let fleet = try await TestFleet.make()
         try await fleet.run { client in
-            let (id, node, _) = try await deliveredInvocation(client, fleet: fleet)
+            let (id, node, _) = try await fleet.deliveredRun(client)
             let chunks = [
                 LogChunk(offset: 0, stream: .stdout, bytes: Array("hello ".utf8)),
                 LogChunk(offset: 0, stream: .stderr, bytes: Array("warn\n".utf8)),
@@ -47,7 +38,7 @@ struct LogTests {
     func conflicts() async throws {
         let fleet = try await TestFleet.make()
         try await fleet.run { client in
-            let (id, node, _) = try await deliveredInvocation(client, fleet: fleet)
+            let (id, node, _) = try await fleet.deliveredRun(client)
             _ = try await upload(client, node, id, [LogChunk(offset: 0, stream: .stdout, bytes: Array("abcdef".utf8))])
             let different = try await upload(
                 client, node, id,
@@ -70,7 +61,7 @@ struct LogTests {
     func binaryIsByteExact() async throws {
         let fleet = try await TestFleet.make()
         try await fleet.run { client in
-            let (id, node, op) = try await deliveredInvocation(client, fleet: fleet)
+            let (id, node, op) = try await fleet.deliveredRun(client)
             var generator = SystemRandomNumberGenerator()
             let bytes = (0..<200_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
             var chunks: [LogChunk] = []
@@ -91,7 +82,7 @@ struct LogTests {
     func cursorHasNoGapsOrDuplicates() async throws {
         let fleet = try await TestFleet.make()
         try await fleet.run { client in
-            let (id, node, op) = try await deliveredInvocation(client, fleet: fleet)
+            let (id, node, op) = try await fleet.deliveredRun(client)
             var expectedOut = ""
             var expectedErr = ""
             var read: [LogChunk] = []
@@ -133,7 +124,7 @@ struct LogTests {
     func completeness() async throws {
         let fleet = try await TestFleet.make()
         try await fleet.run { client in
-            let (id, node, op) = try await deliveredInvocation(client, fleet: fleet)
+            let (id, node, op) = try await fleet.deliveredRun(client)
             let uri = "/v1/commands/\(id)/logs?node_id=edge-1"
             _ = try await upload(client, node, id, [LogChunk(offset: 0, stream: .stdout, data: "part1\n")])
             #expect(try await client.send(.get, uri, token: op).decode(LogPage.self).complete == false)
@@ -152,7 +143,7 @@ struct LogTests {
     func waitingReaderWakes() async throws {
         let fleet = try await TestFleet.make()
         try await fleet.run { client, parts in
-            let (id, node, op) = try await deliveredInvocation(client, fleet: fleet)
+            let (id, node, op) = try await fleet.deliveredRun(client)
             try await eventually("the change listener is up") { await parts.notifier.isListening }
             async let waiting = client.send(.get, "/v1/commands/\(id)/logs?node_id=edge-1&wait=20", token: op)
             try await eventually("the reader is held") { await parts.notifier.parked == 1 }
@@ -190,7 +181,7 @@ struct LogTests {
     func otherNodesInvocation() async throws {
         let fleet = try await TestFleet.make()
         try await fleet.run { client in
-            let (id, _, _) = try await deliveredInvocation(client, fleet: fleet)
+            let (id, _, _) = try await fleet.deliveredRun(client)
             let intruder = try await client.register("edge-9")
             let response = try await upload(client, intruder, id, [LogChunk(offset: 0, stream: .stdout, data: "spoof")])
             #expect(response.status == .forbidden)
@@ -216,10 +207,7 @@ struct LogWakeTests {
     func finalReportWakesReader() async throws {
         let fleet = try await TestFleet.make()
         try await fleet.run(.live) { client, parts in
-            let op = try await fleet.operatorToken()
-            let node = try await client.register("edge-1")
-            let id = try await client.submit("true", to: ["edge-1"], token: op)
-            _ = try await client.poll(token: node)
+            let (id, _, op) = try await fleet.deliveredRun(client, cmd: "true")
             let started = ContinuousClock.now
             async let page = client.send(.get, "/v1/commands/\(id)/logs?node_id=edge-1&wait=30", token: op)
             try await eventually("the reader is held") { await parts.notifier.parked == 1 }

@@ -12,15 +12,6 @@ import Testing
 struct OutputEndpointTests {
     static let completeHeader = HTTPField.Name("Fleet-Output-Complete")!
 
-    /// A delivered invocation on `edge-1` and the tokens to feed and read it.
-    static func delivered(_ client: any TestClientProtocol, _ fleet: TestFleet) async throws -> (UUID, node: String, op: String) {
-        let op = try await fleet.operatorToken()
-        let node = try await client.register("edge-1")
-        let id = try await client.submit("producer", to: ["edge-1"], token: op)
-        _ = try await client.poll(token: node)
-        return (id, node, op)
-    }
-
     /// Uploads `bytes` as 64 KiB chunks of `stream`, 16 chunks a request (well under the body limit once base64).
     static func upload(_ bytes: [UInt8], stream: LogStream, _ client: any TestClientProtocol, _ node: String, _ id: UUID) async throws {
         var chunks: [LogChunk] = []
@@ -54,7 +45,7 @@ struct OutputEndpointTests {
         let fleet = try await TestFleet.make()
         try await fleet.run(.live) { client in
             // setup: 2.5 MiB of random stdout spans three 1 MiB pages; stderr is small and binary too
-            let (id, node, op) = try await Self.delivered(client, fleet)
+            let (id, node, op) = try await fleet.deliveredRun(client)
             let out = Self.random(2_621_440 + 17)
             let err = Self.random(70_001)
             try await Self.upload(out, stream: .stdout, client, node, id)
@@ -80,7 +71,7 @@ struct OutputEndpointTests {
         let fleet = try await TestFleet.make()
         try await fleet.run(.live) { client in
             // setup
-            let (id, node, op) = try await Self.delivered(client, fleet)
+            let (id, node, op) = try await fleet.deliveredRun(client)
             let out = Self.random(100_000)
             try await Self.upload(out, stream: .stdout, client, node, id)
             // act
@@ -100,7 +91,7 @@ struct OutputEndpointTests {
         let fleet = try await TestFleet.make()
         try await fleet.run { client in
             // setup: the node says 2,000 bytes; 1,000 are in
-            let (id, node, op) = try await Self.delivered(client, fleet)
+            let (id, node, op) = try await fleet.deliveredRun(client)
             try await Self.upload(Self.random(1000), stream: .stdout, client, node, id)
             try await Self.finish(client, node, id, stdout: 2000, stderr: 0)
             // act
@@ -119,7 +110,7 @@ struct OutputEndpointTests {
         let fleet = try await TestFleet.make()
         try await fleet.run { client in
             // setup
-            let (id, node, op) = try await Self.delivered(client, fleet)
+            let (id, node, op) = try await fleet.deliveredRun(client)
             _ = try await client.register("edge-2")
             let base = "/v1/commands/\(id)/output"
             // act and check

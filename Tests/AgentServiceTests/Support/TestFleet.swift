@@ -53,6 +53,18 @@ struct TestFleet: Sendable {
         try await tokens.issueOperatorToken(name: name, ttl: 3600).token
     }
 
+    /// An invocation of `cmd` delivered to a freshly registered `edge-1`, and the tokens to feed
+    /// and read it.
+    func deliveredRun(
+        _ client: any TestClientProtocol, cmd: String = "producer"
+    ) async throws -> (UUID, node: String, op: String) {
+        let op = try await operatorToken()
+        let node = try await client.register("edge-1")
+        let id = try await client.submit(cmd, to: ["edge-1"], token: op)
+        _ = try await client.poll(token: node)
+        return (id, node, op)
+    }
+
     /// A statement against this test's database (for checks the API does not expose).
     func sql(_ query: PostgresQuery) async throws -> [PostgresRow] {
         let connection = try await PostgresConnection.connect(
