@@ -38,12 +38,12 @@ struct LogsCommand: FleetSubcommand {
     var stream: LogStream?
 
     func validate() throws {
-        guard UUID(uuidString: id) != nil else { throw ValidationError("'\(id.prefix(60))' is not a command id (a UUID)") }
+        try CommandIdArgument.validate(id)
     }
 
     mutating func execute(in context: CLIContext) async throws -> Int32 {
         let api = try connection.api(in: context)
-        guard let commandId = UUID(uuidString: id) else { throw CLIError.usage("'\(id.prefix(60))' is not a command id (a UUID)") }
+        let commandId = try CommandIdArgument.parse(id)
         let detail: CommandDetail
         do { detail = try await api.fullCommand(commandId) } catch { throw CLIError.api(what: "read command", error) }
         let targets = detail.invocations.map(\.nodeId)

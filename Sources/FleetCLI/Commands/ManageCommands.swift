@@ -22,12 +22,12 @@ struct CancelCommand: FleetSubcommand {
     var id: String
 
     func validate() throws {
-        guard UUID(uuidString: id) != nil else { throw ValidationError("'\(id.prefix(60))' is not a command id (a UUID)") }
+        try CommandIdArgument.validate(id)
     }
 
     mutating func execute(in context: CLIContext) async throws -> Int32 {
         let api = try connection.api(in: context)
-        guard let commandId = UUID(uuidString: id) else { throw CLIError.usage("'\(id.prefix(60))' is not a command id (a UUID)") }
+        let commandId = try CommandIdArgument.parse(id)
         let result: CancelResponse
         do { result = try await api.cancel(commandId) } catch { throw CLIError.api(what: "cancel", error) }
         context.output.out("cancelled \(result.cancelled) queued, stopping \(result.cancelling) on their nodes\n")
