@@ -158,7 +158,7 @@ public struct NodeAgentApp: Service {
             logger: logger, onCancelRequested: { await scheduler.cancel($0) })
         let uploader = ChunkUploader(
             api: api, identity: identity, store: store, wakeup: uploads, flushTimeout: configuration.shutdownFlushTimeout,
-            logger: logger, onAcknowledged: { reports.ring() })
+            logger: logger, format: configuration.uploadFormat, onAcknowledged: { reports.ring() })
         let poller = WorkPoller(
             api: api, identity: identity, store: store, scheduler: scheduler, waitSeconds: configuration.pollWaitSeconds,
             logger: logger, wakeup: doorbells.polls, onRecorded: { reports.ring() },

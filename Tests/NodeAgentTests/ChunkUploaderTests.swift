@@ -90,4 +90,55 @@ struct ChunkUploaderTests {
         #expect(try await harness.store.pendingChunkCount(harness.id) == 0)
         #expect(harness.server.output(harness.id, .stdout).count == 40)
     }
+
+    @Test func uploadsAsBinaryByDefault() async throws {
+        let harness = try await Harness()
+        defer { harness.directory.remove() }
+        var conflicts: [UUID: Int] = [:]
+        #expect(try await harness.uploader.uploadRound(conflicts: &conflicts))
+        #expect(try await harness.store.pendingChunkCount(harness.id) == 0)
+        #expect(harness.server.state.withLock { $0.binaryUploads } == 1)
+        #expect(harness.server.output(harness.id, .stderr).starts(with: Array("chunk 1;".utf8) + [0xC3, 0x28, 0xFF]))
+    }
+
+    @Test func fallsBackToJSONWhenTheServerRefusesBinary() async throws {
+        // setup: a server that predates binary uploads
+        let harness = try await Harness()
+        defer { harness.directory.remove() }
+        harness.server.state.withLock { $0.refuseBinary = true }
+        var conflicts: [UUID: Int] = [:]
+        // act: the refused round is a retry, not a loss; the next goes as JSON
+        await #expect(throws: AgentAPIError.self) { try await harness.uploader.uploadRound(conflicts: &conflicts) }
+        #expect(try await harness.store.pendingChunkCount(harness.id) == 10)
+        #expect(try await harness.uploader.uploadRound(conflicts: &conflicts))
+        // check
+        #expect(try await harness.store.pendingChunkCount(harness.id) == 0)
+        #expect(harness.server.state.withLock { $0.binaryUploads } == 0)
+        #expect(String(decoding: harness.server.output(harness.id, .stdout), as: UTF8.self) == "chunk 0;chunk 2;chunk 4;chunk 6;chunk 8;")
+    }
+
+    @Test func pipelinedBatchesArriveInOrderEvenWhenOneOvertakesAnother() async throws {
+        // setup: 700 more chunks (three binary batches); the first request is slow, so the second
+        // reaches the server first and finds a gap
+        let harness = try await Harness()
+        defer { harness.directory.remove() }
+        var offset = Int64(try await harness.store.pendingChunks(harness.id, maxChunks: 100, maxBytes: .max)
+            .filter { $0.stream == .stdout }.reduce(0) { $0 + $1.bytes.count })
+        var expected = Array("chunk 0;chunk 2;chunk 4;chunk 6;chunk 8;".utf8)
+        for index in 0..<700 {
+            let bytes = Data((0..<100).map { UInt8(truncatingIfNeeded: index &+ $0) })
+            try await harness.store.appendChunk(harness.id, stream: .stdout, offset: offset, bytes: bytes)
+            offset += Int64(bytes.count)
+            expected += bytes
+        }
+        harness.server.state.withLock { $0.delayUploadAt = [0: .milliseconds(300)] }
+        var conflicts: [UUID: Int] = [:]
+        // act
+        while try await harness.uploader.uploadRound(conflicts: &conflicts) {}
+        // check: everything delivered once, in order, nothing counted as a conflict or given up
+        #expect(try await harness.store.pendingChunkCount(harness.id) == 0)
+        #expect(harness.server.output(harness.id, .stdout) == expected)
+        #expect(conflicts.isEmpty)
+        #expect(harness.server.state.withLock { $0.uploadRequests } >= 4, "the overtaking batch was sent again")
+    }
 }

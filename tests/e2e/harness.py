@@ -157,6 +157,15 @@ class Api:
     def get(self, path: str, timeout: float = 15, **params) -> requests.Response:
         return self.session.get(self.base_url + path, params=params or None, timeout=timeout)
 
+    def log_uploads(self) -> dict[str, int]:
+        """Log uploads agent-svc stored since it started, per body form (`binary`, `json`), from /metrics."""
+        counts = {}
+        for line in requests.get(self.base_url + "/metrics", timeout=15).text.splitlines():
+            if line.startswith("fleet_log_uploads_total{"):
+                labels, value = line.rsplit(" ", 1)
+                counts[labels.split('form="', 1)[1].split('"', 1)[0]] = int(float(value))
+        return counts
+
     def submit(self, targets: Iterable[str], cmd: str, timeout_sec: int = 60) -> str:
         body = {"command_type": "RunCommand", "targets": list(targets), "payload": {"cmd": cmd, "timeout_sec": timeout_sec}}
         response = self.session.post(self.base_url + "/v1/commands/submit", json=body, timeout=15)

@@ -36,6 +36,12 @@ def assert_exact(read: LogRead, stdout: bytes, stderr: bytes) -> None:
         raise AssertionError(f"stderr differs: got {read.stderr[:200]!r}, expected {stderr[:200]!r}")
 
 
+def assert_binary_uploads(fleet) -> None:
+    """The agent's output came over the binary upload (the JSON one stays for curl and scripts)."""
+    uploads = fleet.api.log_uploads()
+    assert uploads.get("binary", 0) > 0 and uploads.get("json", 0) == 0, uploads
+
+
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
@@ -150,6 +156,7 @@ def test_20_mb_of_random_bytes_byte_exact(fleet):
     invocation = fleet.api.invocation(command_id, "edge-bin")
     assert invocation["state"] == "succeeded" and invocation["exit_code"] == 0, invocation
     assert invocation["stdout_total"] == 20_000_000 and invocation["stdout_bytes"] == 20_000_000, invocation
+    assert_binary_uploads(fleet)
     assert agent.running
     fleet.assert_no_secrets_logged()
 
@@ -178,6 +185,7 @@ def test_agent_svc_killed_mid_stream_every_byte_once(fleet):
     invocation = fleet.api.invocation(command_id, "edge-seq")
     assert invocation["state"] == "succeeded" and invocation["exit_code"] == 0, invocation
     assert invocation["stdout_total"] == len(seq_bytes(1, 2_000_000)) == invocation["stdout_bytes"], invocation
+    assert_binary_uploads(fleet)
     assert agent.running
     fleet.assert_no_secrets_logged()
 
@@ -219,6 +227,7 @@ def test_agent_kill_9_mid_command_reports_lost_and_delivers_chunks(fleet):
 
     fleet.api.read_logs(command_id, "edge-crash", timeout=30, read=read)
     assert_exact(read, b"started\nbefore-kill\n", b"err-before\n")
+    assert_binary_uploads(fleet)
 
     # The restarted agent killed the rest of the command's process group.
     wait_until(lambda: not group_members(command_pgid), 15, f"the orphaned command group {command_pgid} to be killed")
@@ -255,6 +264,7 @@ def test_server_down_for_the_whole_run(fleet):
     invocation = fleet.api.invocation(command_id, "edge-offline")
     assert invocation["state"] == "failed" and invocation["exit_code"] == 7, invocation
     assert invocation["stdout_total"] == len(read.stdout) and invocation["stderr_total"] == 10, invocation
+    assert_binary_uploads(fleet)
     assert status == 0, (
         f"agent-svc did not stop within {SIGTERM_BOUND_SEC} s of SIGTERM (it had to be killed after {seconds:.1f} s)"
         if status is None else f"agent-svc exited with status {status} after SIGTERM")

@@ -8,6 +8,9 @@ public final class ServiceMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     let chunksIngested: Counter
     let bytesIngested: Counter
+    /// Log uploads accepted, per body form.
+    let binaryUploads: Counter
+    let jsonUploads: Counter
     let connectedPollers: Gauge
     let queueDepth: Gauge
     let throttled: Gauge
@@ -18,6 +21,9 @@ public final class ServiceMetrics: Sendable {
             descriptor: .init(metricName: "fleet_log_chunks_ingested", unitName: "total", helpText: "Log chunks newly stored"))
         bytesIngested = registry.makeCounter(
             descriptor: .init(metricName: "fleet_log_bytes_ingested", unitName: "total", helpText: "Log bytes newly stored"))
+        let uploads = MetricNameDescriptor(metricName: "fleet_log_uploads", unitName: "total", helpText: "Log uploads stored, per body form")
+        binaryUploads = registry.makeCounter(descriptor: uploads, labels: [("form", "binary")])
+        jsonUploads = registry.makeCounter(descriptor: uploads, labels: [("form", "json")])
         connectedPollers = registry.makeGauge(
             descriptor: .init(metricName: "fleet_connected_pollers", unitName: "", helpText: "Long-polls being held open"))
         queueDepth = registry.makeGauge(

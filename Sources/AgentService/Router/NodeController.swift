@@ -76,8 +76,13 @@ struct NodeController: Sendable {
         return JSONBody(try await queue.report(nodeId: claims.subject, tokenVersion: claims.ver ?? -1, report))
     }
 
+    /// A log upload, JSON or binary (`application/octet-stream`, see ``BinaryChunkBatch``).
     func upload(_ request: Request) async throws -> JSONBody<UploadLogsResponse> {
         let node = try await auth.requireNode(request)
+        if request.hasOctetStreamBody {
+            let batch = try await request.decodeChunkBatch(limit: maxBodyBytes)
+            return JSONBody(try await logs.ingest(nodeId: node.nodeId, commandId: batch.commandId, binary: batch.body, batch.frames))
+        }
         let body = try await request.decodeJSON(UploadLogsRequest.self, limit: maxBodyBytes)
         return JSONBody(try await logs.ingest(nodeId: node.nodeId, body))
     }

@@ -33,18 +33,53 @@ struct LogChunkStore: Sendable {
         for (index, chunk) in request.chunks.enumerated() {
             guard chunk.offset >= 0 else { throw .negativeOffset(index: index) }
             guard let bytes = chunk.decodedBytes() else { throw .undecodable(index: index, encoding: chunk.encoding.rawValue) }
-            guard !bytes.isEmpty else { throw .emptyChunk(index: index) }
-            guard bytes.count <= maxChunkBytes else { throw .chunkTooLarge(index: index, bytes: bytes.count, limit: maxChunkBytes) }
-            guard chunk.offset <= Int64.max - Int64(bytes.count) else { throw .offsetOutOfRange(index: index) }
-            chunks.append(IncomingChunk(stream: chunk.stream, offset: chunk.offset, bytes: ByteBuffer(bytes: bytes)))
+            let incoming = IncomingChunk(stream: chunk.stream, offset: chunk.offset, bytes: ByteBuffer(bytes: bytes))
+            try check(incoming, index: index)
+            chunks.append(incoming)
         }
         return chunks
     }
 
+    /// Validates the chunks of a binary batch (framing parsed by ``BinaryChunkBatch``); they are
+    /// slices of `body`, not copies.
+    func decode(binary body: ByteBuffer, _ frames: [BinaryChunkBatch.Frame]) throws(LogError) -> [IncomingChunk] {
+        guard !frames.isEmpty else { throw .noChunks }
+        guard frames.count <= Self.maxChunksPerUpload else { throw .tooManyChunks(limit: Self.maxChunksPerUpload) }
+        var chunks: [IncomingChunk] = []
+        chunks.reserveCapacity(frames.count)
+        for (index, frame) in frames.enumerated() {
+            let bytes = body.getSlice(at: body.readerIndex + frame.range.lowerBound, length: frame.range.count) ?? ByteBuffer()
+            let incoming = IncomingChunk(stream: frame.stream, offset: frame.offset, bytes: bytes)
+            try check(incoming, index: index)
+            chunks.append(incoming)
+        }
+        return chunks
+    }
+
+    /// The per-chunk rules both upload forms share.
+    private func check(_ chunk: IncomingChunk, index: Int) throws(LogError) {
+        let count = chunk.bytes.readableBytes
+        guard count > 0 else { throw .emptyChunk(index: index) }
+        guard count <= maxChunkBytes else { throw .chunkTooLarge(index: index, bytes: count, limit: maxChunkBytes) }
+        guard chunk.offset <= Int64.max - Int64(count) else { throw .offsetOutOfRange(index: index) }
+    }
+
     /// Stores the node's chunks idempotently and says what is now stored.
     func ingest(nodeId: String, _ request: UploadLogsRequest) async throws -> UploadLogsResponse {
-        let chunks = try decode(request)
-        let commandId = request.commandId
+        let response = try await ingest(nodeId: nodeId, commandId: request.commandId, try decode(request))
+        metrics.jsonUploads.increment()
+        return response
+    }
+
+    /// Stores a binary batch of the node's chunks; the same rules as the JSON upload.
+    func ingest(nodeId: String, commandId: UUID, binary body: ByteBuffer, _ frames: [BinaryChunkBatch.Frame]) async throws -> UploadLogsResponse {
+        let response = try await ingest(nodeId: nodeId, commandId: commandId, try decode(binary: body, frames))
+        metrics.binaryUploads.increment()
+        return response
+    }
+
+    /// One upload in one transaction: all of its chunks are stored, or none.
+    private func ingest(nodeId: String, commandId: UUID, _ chunks: [IncomingChunk]) async throws -> UploadLogsResponse {
         let plan = try await database.transaction("store log chunks") { connection in
             let ends = try await lockStreamEnds(commandId: commandId, nodeId: nodeId, connection: connection)
             let plan = try ChunkPlan(chunks, storedEnds: ends)
@@ -102,19 +137,19 @@ struct LogChunkStore: Sendable {
         let offsets = plan.fresh.map(\.offset)
         let payloads = plan.fresh.map(\.bytes)
         let logger = database.logger
+        // One statement: the rows, the stream ends and the readers' wake-up (one NOTIFY per batch).
         try await connection.query(
             """
-            INSERT INTO log_chunks (command_id, node_id, stream, byte_offset, data)
-            SELECT \(commandId), \(nodeId), s, o, d
-            FROM unnest(\(streams)::int2[], \(offsets)::int8[], \(payloads)::bytea[]) WITH ORDINALITY AS u(s, o, d, n)
-            ORDER BY n
-            """, logger: logger)
-        try await connection.query(
-            """
+            WITH added AS (
+                INSERT INTO log_chunks (command_id, node_id, stream, byte_offset, data)
+                SELECT \(commandId), \(nodeId), s, o, d
+                FROM unnest(\(streams)::int2[], \(offsets)::int8[], \(payloads)::bytea[]) WITH ORDINALITY AS u(s, o, d, n)
+                ORDER BY n
+            )
             UPDATE invocations SET stdout_stored = \(plan.ends[.stdout] ?? 0), stderr_stored = \(plan.ends[.stderr] ?? 0)
             WHERE command_id = \(commandId) AND node_id = \(nodeId)
+            RETURNING pg_notify(\(CommandQueue.logsChannel), \(commandId.uuidString))
             """, logger: logger)
-        try await connection.query("SELECT pg_notify(\(CommandQueue.logsChannel), \(commandId.uuidString))", logger: logger)
     }
 
     static func streamCode(_ stream: LogStream) -> Int16 {

@@ -29,6 +29,8 @@ public struct AgentConfiguration: Sendable {
     public var shutdownFlushTimeout: Duration
     /// How long a new agent binary has to reach the server after an update before it is rolled back.
     public var updateHealthTimeout: Duration = .seconds(60)
+    /// How output is uploaded (`AGENT_UPLOAD_FORMAT`): binary batches, or the JSON of the seed.
+    public var uploadFormat: UploadFormat = .binary
 
     public init(
         serverURL: String, enrollmentToken: String? = nil, nodeId: String? = nil, nodeAttrs: [String: String] = [:],

@@ -18,7 +18,7 @@ public struct AgentSettings: Sendable {
 extension AgentConfiguration {
     /// The configuration from flags over the environment (`AGENT_SVC_URL`, `ENROLLMENT_TOKEN`,
     /// `NODE_ID`, `NODE_ATTRS`, `STATE_DIR`, `AGENT_PARALLELISM`, `AGENT_BUFFER_CAP`,
-    /// `AGENT_UPDATE_HEALTH_TIMEOUT`), validated; a registered node remembers its server URL.
+    /// `AGENT_UPDATE_HEALTH_TIMEOUT`, `AGENT_UPLOAD_FORMAT`), validated; a registered node remembers its server URL.
     public static func resolve(_ flags: AgentSettings, environment: [String: String]) throws(AgentError) -> AgentConfiguration {
         func value(_ flag: String?, _ name: String) -> String? {
             (flag ?? environment[name]).flatMap { $0.isEmpty ? nil : $0 }
@@ -48,6 +48,12 @@ extension AgentConfiguration {
         }
         if let text = value(flags.bufferCap, "AGENT_BUFFER_CAP") {
             configuration.bufferCapBytes = try parseByteSize(text)
+        }
+        if let text = value(nil, "AGENT_UPLOAD_FORMAT") {
+            guard let format = UploadFormat(rawValue: text) else {
+                throw .invalidConfiguration("AGENT_UPLOAD_FORMAT '\(text.prefix(40))' must be binary or json")
+            }
+            configuration.uploadFormat = format
         }
         try configuration.validate()
         return configuration

@@ -3,14 +3,23 @@ import FleetSupport
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Sends stored chunks to agent-svc in batches, in the order they were cut, and deletes only
 /// what the server's receipts confirm. Resumes from SQLite after any restart.
+///
+/// Batches go as binary (``BinaryChunkBatch``) unless configured otherwise or the server does
+/// not take them (an older agent-svc answers 400/415): then as JSON for the rest of the run.
+/// Up to ``maxInFlight`` batches of one invocation are in flight at once, so reading SQLite,
+/// sending and the server's insert overlap; their answers are taken in the order they were cut.
 public final class ChunkUploader: Service {
-    /// Batch limits: the server takes 8 MiB bodies; JSON escaping can inflate text up to 6×.
+    /// JSON batch limits: the server takes 8 MiB bodies; JSON escaping can inflate text up to 6×.
     static let maxChunksPerBatch = 64
     static let maxRawBytesPerBatch = 2 * 1024 * 1024
     static let maxEncodedBytesPerBatch = 6 * 1024 * 1024
+    /// Binary batch limits: no inflation, only 13 bytes of framing per chunk; well under 8 MiB.
+    static let maxChunksPerBinaryBatch = 256
+    static let maxBinaryBytesPerBatch = 4 * 1024 * 1024
     /// Conflicts in a row after which an invocation's chunks are given up (logged as an error).
     static let maxConflicts = 5
 
@@ -19,21 +28,26 @@ public final class ChunkUploader: Service {
     let store: AgentStore
     let logger: Logger
     let flushTimeout: Duration
+    /// Batches of one invocation sent before the oldest is answered.
+    let maxInFlight: Int
     /// Called after an upload deleted chunks (a final report may now be due).
     let onAcknowledged: @Sendable () -> Void
     private let loop: RetryLoop
+    private let binary: Atomic<Bool>
 
     public init(
         api: AgentAPI, identity: IdentityManager, store: AgentStore, wakeup: Wakeup, flushTimeout: Duration,
         logger: Logger, retryBase: Duration = .milliseconds(500), clock: any Clock<Duration> = ContinuousClock(),
-        onAcknowledged: @escaping @Sendable () -> Void = {}
+        format: UploadFormat = .binary, maxInFlight: Int = 2, onAcknowledged: @escaping @Sendable () -> Void = {}
     ) {
         self.api = api
         self.identity = identity
         self.store = store
         self.flushTimeout = flushTimeout
         self.logger = logger
+        self.maxInFlight = max(1, maxInFlight)
         self.onAcknowledged = onAcknowledged
+        self.binary = Atomic(format == .binary)
         self.loop = RetryLoop(
             "upload", peer: "agent-svc", logger: logger, backoff: Backoff(base: retryBase), wakeup: wakeup, clock: clock)
     }
@@ -51,8 +65,8 @@ public final class ChunkUploader: Service {
         }
     }
 
-    /// One batch per invocation that has chunks waiting (so one busy command cannot starve the
-    /// others). Returns whether anything was acknowledged; throws on a transient failure.
+    /// One pass over every invocation that has chunks waiting (so one busy command cannot starve
+    /// the others). Returns whether anything was acknowledged; throws on a transient failure.
     ///
     /// A failure of the server or the link is the same for every command, so it ends the round.
     /// A local failure of one command's batch (its delete found the disk full, say) does not: the
@@ -62,7 +76,7 @@ public final class ChunkUploader: Service {
         var localFailure: (any Error)?
         for id in try await store.invocationsWithChunks() {
             do {
-                if try await uploadBatch(of: id, conflicts: &conflicts) { progressed = true }
+                if try await upload(id, conflicts: &conflicts) { progressed = true }
             } catch let error as AgentAPIError {
                 throw error
             } catch let error as AgentError {
@@ -78,43 +92,129 @@ public final class ChunkUploader: Service {
         return progressed
     }
 
-    /// Sends the oldest batch of one invocation and deletes what the receipts confirm; returns
-    /// whether anything was acknowledged.
-    private func uploadBatch(of id: UUID, conflicts: inout [UUID: Int]) async throws -> Bool {
-        let prepared = Self.batch(try await store.pendingChunks(id, maxChunks: Self.maxChunksPerBatch, maxBytes: Self.maxRawBytesPerBatch))
-        guard !prepared.isEmpty else { return false }
-        let chunks = prepared.map(\.stored)
+    /// A batch on its way: its chunks and the request carrying them.
+    private struct InFlight {
+        var chunks: [StoredChunk]
+        var answer: Task<UploadLogsResponse, any Error>
+        /// Sent while an earlier batch was unanswered: it may reach the server first and be
+        /// refused as a gap; it is then sent again, not counted as a conflict.
+        var behind: Bool
+    }
+
+    /// Sends what one invocation has waiting, up to ``maxInFlight`` batches at a time, and
+    /// deletes what each answer confirms, oldest batch first. Stops at the first batch that is
+    /// not wholly acknowledged (the next round reads the store again). Returns whether anything
+    /// was acknowledged.
+    private func upload(_ id: UUID, conflicts: inout [UUID: Int]) async throws -> Bool {
+        var window: [InFlight] = []
+        defer { for batch in window { batch.answer.cancel() } }
+        var lastSeq: Int64 = 0
+        var exhausted = false
+        var progressed = false
+        while true {
+            while window.count < maxInFlight, !exhausted {
+                let chunks = try await nextBatch(of: id, after: lastSeq)
+                guard let last = chunks.last else {
+                    exhausted = true
+                    break
+                }
+                lastSeq = last.seq
+                let batch = InFlight(chunks: chunks, answer: try await send(chunks, of: id), behind: !window.isEmpty)
+                window.append(batch)
+            }
+            guard !window.isEmpty else { return progressed }
+            let head = window.removeFirst()
+            let answer: UploadLogsResponse
+            do {
+                answer = try await head.answer.value
+            } catch let error as AgentAPIError where head.behind {
+                // It may have reached the server before the batch ahead of it (a gap then). That
+                // one was acknowledged, so the next round, at once, sends this one again in order.
+                logger.debug("a pipelined batch was refused; sending it again", metadata: ["command_id": "\(id)", "error": "\(error)"])
+                return true
+            } catch let error as AgentAPIError {
+                try await handle(error, of: id, conflicts: &conflicts)
+                return progressed
+            }
+            conflicts[id] = nil
+            let (acknowledged, complete) = Self.acknowledged(head.chunks, by: answer)
+            if try await store.deleteChunks(id, acknowledged: acknowledged) > 0 {
+                progressed = true
+                onAcknowledged()
+            }
+            guard complete else { return progressed }
+        }
+    }
+
+    /// The oldest chunks of `id` after `seq`, sized for the upload form in use.
+    private func nextBatch(of id: UUID, after seq: Int64) async throws -> [StoredChunk] {
+        if binary.load(ordering: .relaxed) {
+            return try await store.pendingChunks(
+                id, after: seq, maxChunks: Self.maxChunksPerBinaryBatch, maxBytes: Self.maxBinaryBytesPerBatch)
+        }
+        return Self.batch(try await store.pendingChunks(id, after: seq, maxChunks: Self.maxChunksPerBatch, maxBytes: Self.maxRawBytesPerBatch))
+            .map(\.stored)
+    }
+
+    /// Starts the request for one batch.
+    private func send(_ chunks: [StoredChunk], of id: UUID) async throws -> Task<UploadLogsResponse, any Error> {
         let token = try await identity.token()
-        let answer: UploadLogsResponse
+        guard binary.load(ordering: .relaxed) else {
+            let request = UploadLogsRequest(commandId: id, chunks: chunks.map(\.logChunk))
+            return Task { [api] in try await api.uploadLogs(request, token: token) }
+        }
+        let pieces: [(stream: LogStream, offset: Int64, bytes: Data)] = chunks.map { ($0.stream, $0.offset, $0.bytes) }
+        let body = Data(BinaryChunkBatch.encode(commandId: id, pieces))
+        return Task { [self] in try await sendBinary(body, token: token) }
+    }
+
+    /// One binary batch. An agent-svc that predates binary uploads reads the body as JSON and
+    /// refuses it (400 or 415): the uploader then switches to JSON, and the batch is cut again
+    /// for JSON's limits after a retry's pause.
+    private func sendBinary(_ body: Data, token: String) async throws -> UploadLogsResponse {
         do {
-            answer = try await api.uploadLogs(UploadLogsRequest(commandId: id, chunks: prepared.map(\.wire)), token: token)
-        } catch .conflict(let message) {
+            return try await api.uploadLogs(binary: body, token: token)
+        } catch let error {
+            guard case .rejected(let status, let message) = error, status == 400 || status == 415 else { throw error }
+            if binary.exchange(false, ordering: .relaxed) {
+                logger.warning(
+                    "agent-svc refused a binary upload; sending output as JSON from now on",
+                    metadata: ["status": "\(status)", "error": "\(message)"])
+            }
+            throw AgentAPIError.unavailable("binary upload refused (\(status)); retrying as JSON")
+        }
+    }
+
+    /// A refused batch: conflicts are counted and finally given up; other refusals that
+    /// resending cannot cure are given up at once; the rest is thrown (retried with backoff).
+    private func handle(_ error: AgentAPIError, of id: UUID, conflicts: inout [UUID: Int]) async throws {
+        if case .conflict(let message) = error {
             conflicts[id, default: 0] += 1
             logger.error("server refused chunks as conflicting", metadata: ["command_id": "\(id)", "error": "\(message)"])
             if conflicts[id, default: 0] >= Self.maxConflicts {
                 try await giveUp(id, because: "conflict (409) \(Self.maxConflicts) times: \(message)")
                 conflicts[id] = nil
             }
-            return false
-        } catch {
-            // 403 (not ours), 404 (unknown), 413 or another 4xx: resending will not help.
-            guard case .giveUp = error.disposition else { throw error }
-            try await giveUp(id, because: "\(error)")
-            return false
+            return
         }
-        conflicts[id] = nil
-        let sent = Set(chunks.map { ChunkKey(stream: $0.stream, offset: $0.offset, length: $0.bytes.count) })
-        let acknowledged = answer.receipts
-            .filter { sent.contains(ChunkKey(stream: $0.stream, offset: $0.offset, length: $0.length)) }
-            .map { (stream: $0.stream, offset: $0.offset) }
-        guard try await store.deleteChunks(id, acknowledged: acknowledged) > 0 else { return false }
-        onAcknowledged()
-        return true
+        // 403 (not ours), 404 (unknown), 413 or another 4xx: resending will not help.
+        guard case .giveUp = error.disposition else { throw error }
+        try await giveUp(id, because: "\(error)")
+    }
+
+    /// The chunks of `batch` the answer has a receipt for, and whether that is all of them.
+    static func acknowledged(
+        _ batch: [StoredChunk], by answer: UploadLogsResponse
+    ) -> (chunks: [(stream: LogStream, offset: Int64)], complete: Bool) {
+        let sent = Set(batch.map { ChunkKey(stream: $0.stream, offset: $0.offset, length: $0.bytes.count) })
+        let confirmed = Set(
+            answer.receipts.map { ChunkKey(stream: $0.stream, offset: $0.offset, length: $0.length) }.filter(sent.contains))
+        return (confirmed.map { (stream: $0.stream, offset: $0.offset) }, confirmed.count == sent.count)
     }
 
     /// Drops an invocation's chunks the server will never accept, loudly.
     private func giveUp(_ id: UUID, because reason: String) async throws {
-        let pending = try await store.pendingChunks(id, maxChunks: Int.max, maxBytes: Int.max)
+        let pending = try await store.pendingChunks(id, after: 0, maxChunks: Int.max, maxBytes: Int.max)
         logger.error(
             "giving up on output the server refuses",
             metadata: ["command_id": "\(id)", "chunks": "\(pending.count)", "reason": "\(reason)"])
@@ -156,4 +256,12 @@ public final class ChunkUploader: Service {
         var offset: Int64
         var length: Int
     }
+}
+
+/// How the agent uploads output.
+public enum UploadFormat: String, Sendable, CaseIterable {
+    /// ``BinaryChunkBatch`` bodies (falls back to JSON against a server that does not take them).
+    case binary
+    /// The JSON body of the seed's examples.
+    case json
 }

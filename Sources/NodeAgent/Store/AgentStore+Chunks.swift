@@ -38,13 +38,13 @@ extension AgentStore {
         }
     }
 
-    /// The oldest waiting chunks of one invocation in the order they were cut, at most
-    /// `maxChunks` and about `maxBytes` (always at least one chunk when any wait).
-    public func pendingChunks(_ commandId: UUID, maxChunks: Int, maxBytes: Int) async throws -> [StoredChunk] {
+    /// The oldest waiting chunks of one invocation cut after `seq`, in the order they were cut,
+    /// at most `maxChunks` and about `maxBytes` (always at least one chunk when any wait).
+    public func pendingChunks(_ commandId: UUID, after seq: Int64 = 0, maxChunks: Int, maxBytes: Int) async throws -> [StoredChunk] {
         try await database.read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT seq, stream, offset, data FROM chunks WHERE command_id = ? ORDER BY seq LIMIT ?",
-                arguments: [commandId.uuidString, maxChunks])
+                db, sql: "SELECT seq, stream, offset, data FROM chunks WHERE command_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                arguments: [commandId.uuidString, seq, maxChunks])
             var chunks: [StoredChunk] = []
             var total = 0
             for row in rows {

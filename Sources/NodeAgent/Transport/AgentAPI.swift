@@ -55,6 +55,13 @@ public struct AgentAPI: Sendable {
         try await call(FleetPaths.uploadLogs, body: body, headers: bearer(token), timeout: requestTimeout + .seconds(30))
     }
 
+    /// `POST /v1/commands/logs` with a binary batch (``BinaryChunkBatch``); the same answer.
+    public func uploadLogs(binary body: Data, token: String) async throws(AgentAPIError) -> UploadLogsResponse {
+        try await send(
+            FleetPaths.uploadLogs, body: body, contentType: BinaryChunkBatch.contentType, headers: bearer(token),
+            timeout: requestTimeout + .seconds(30))
+    }
+
     private func bearer(_ token: String) -> [String: String] { ["Authorization": "Bearer \(token)"] }
 
     private func call<Body: Encodable, Response: Decodable>(
@@ -66,10 +73,16 @@ public struct AgentAPI: Sendable {
         } catch {
             throw .rejected(status: 0, message: "cannot encode request for \(path): \(error)")
         }
+        return try await send(path, body: data, contentType: "application/json", headers: headers, timeout: timeout)
+    }
+
+    private func send<Response: Decodable>(
+        _ path: String, body: Data, contentType: String, headers: [String: String], timeout: Duration
+    ) async throws(AgentAPIError) -> Response {
         let response: TransportResponse
         do {
             response = try await transport.send(
-                TransportRequest(method: .post, path: path, headers: headers, body: data), timeout: timeout)
+                TransportRequest(method: .post, path: path, headers: headers, body: body, contentType: contentType), timeout: timeout)
         } catch {
             // A call cut short on purpose (a held poll at shutdown) says nothing about the link.
             if !Task.isCancelled { link?.failed() }

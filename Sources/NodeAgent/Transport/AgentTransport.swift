@@ -13,12 +13,17 @@ public struct TransportRequest: Sendable, Hashable {
     public var path: String
     public var headers: [String: String]
     public var body: Data?
+    /// Media type of `body`.
+    public var contentType: String
 
-    public init(method: Method, path: String, headers: [String: String] = [:], body: Data? = nil) {
+    public init(
+        method: Method, path: String, headers: [String: String] = [:], body: Data? = nil, contentType: String = "application/json"
+    ) {
         self.method = method
         self.path = path
         self.headers = headers
         self.body = body
+        self.contentType = contentType
     }
 }
 

@@ -96,7 +96,7 @@ public struct HTTPClientTransport: AgentTransport {
             httpRequest.headers.replaceOrAdd(name: name, value: value)
         }
         if let body = request.body {
-            httpRequest.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+            httpRequest.headers.replaceOrAdd(name: "Content-Type", value: request.contentType)
             httpRequest.body = .bytes(ByteBuffer(bytes: body))
         }
         let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000

@@ -25,6 +25,13 @@ final class FakeAgentService: AgentTransport {
         var refusedWhileDown: [String: Int] = [:]
         var revoked = false
         var uploadRequests = 0
+        /// Uploads that came as binary batches.
+        var binaryUploads = 0
+        /// Binary uploads are answered 415, as by a server that predates them.
+        var refuseBinary = false
+        /// Pauses before storing the binary upload whose first chunk is at this offset, once
+        /// (to let a later upload overtake it).
+        var delayUploadAt: [Int64: Duration] = [:]
         /// When set, only the first N chunks of each upload get a receipt.
         var receiptLimit: Int?
     }
@@ -93,29 +100,39 @@ final class FakeAgentService: AgentTransport {
                 return state.cancels.contains(report.commandId)
             }
             return try answer(200, StatusResponse(commandId: report.commandId, state: report.state, cancelRequested: cancel))
+        case FleetPaths.uploadLogs where request.contentType == BinaryChunkBatch.contentType:
+            guard !state.withLock({ $0.refuseBinary }) else { return error(415, "unsupported media type") }
+            let bytes = Array(body)
+            let (id, frames) = try bytes.withUnsafeBytes { try BinaryChunkBatch.decode($0) }
+            if let first = frames.first, let delay = state.withLock({ $0.delayUploadAt.removeValue(forKey: first.offset) }) {
+                try await Task.sleep(for: delay)
+            }
+            state.withLock { $0.binaryUploads += 1 }
+            return try upload(id, frames.map { (stream: $0.stream, offset: $0.offset, bytes: Array(bytes[$0.range])) })
         case FleetPaths.uploadLogs:
-            return try upload(try decoder.decode(UploadLogsRequest.self, from: body))
+            let upload = try decoder.decode(UploadLogsRequest.self, from: body)
+            var chunks: [(stream: LogStream, offset: Int64, bytes: [UInt8])] = []
+            for chunk in upload.chunks {
+                guard let bytes = chunk.decodedBytes() else { return error(409, "chunk conflict") }
+                chunks.append((chunk.stream, chunk.offset, bytes))
+            }
+            return try self.upload(upload.commandId, chunks)
         default:
             return error(404, "no route")
         }
     }
 
-    private func upload(_ request: UploadLogsRequest) throws -> TransportResponse {
+    private func upload(_ id: UUID, _ decoded: [(stream: LogStream, offset: Int64, bytes: [UInt8])]) throws -> TransportResponse {
         let result = state.withLock { state -> Result<UploadLogsResponse, ConflictError> in
             state.uploadRequests += 1
             var receipts: [ChunkReceipt] = []
             let limit = state.receiptLimit ?? Int.max
-            var decoded: [(chunk: LogChunk, bytes: [UInt8])] = []
-            for chunk in request.chunks {
-                guard let bytes = chunk.decodedBytes() else { return .failure(ConflictError()) }
-                decoded.append((chunk, bytes))
-            }
             // The real store's rules: append at the end, replay only an identical stored chunk.
-            let ends = (state.stored[request.commandId] ?? [:]).mapValues { Int64($0.count) }
+            let ends = (state.stored[id] ?? [:]).mapValues { Int64($0.count) }
             let (placements, _) = ChunkPlacement.place(
-                decoded.map { (stream: $0.chunk.stream, offset: $0.chunk.offset, length: $0.bytes.count) }, storedEnds: ends)
-            for ((chunk, bytes), placement) in zip(decoded, placements).prefix(limit) {
-                let id = request.commandId
+                decoded.map { (stream: $0.stream, offset: $0.offset, length: $0.bytes.count) }, storedEnds: ends)
+            for (chunk, placement) in zip(decoded, placements).prefix(limit) {
+                let bytes = chunk.bytes
                 var stream = state.stored[id]?[chunk.stream] ?? []
                 switch placement {
                 case .append:
@@ -133,10 +150,10 @@ final class FakeAgentService: AgentTransport {
                     return .failure(ConflictError())
                 }
             }
-            let stored = state.stored[request.commandId] ?? [:]
+            let stored = state.stored[id] ?? [:]
             return .success(
                 UploadLogsResponse(
-                    commandId: request.commandId, receipts: receipts, stdoutBytes: Int64(stored[.stdout]?.count ?? 0),
+                    commandId: id, receipts: receipts, stdoutBytes: Int64(stored[.stdout]?.count ?? 0),
                     stderrBytes: Int64(stored[.stderr]?.count ?? 0)))
         }
         switch result {
