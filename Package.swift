@@ -84,6 +84,7 @@ let package = Package(
             dependencies: [
                 "AgentService",
                 "FleetAuth",
+                "FleetProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -68,7 +68,7 @@ fleet_start_node edge-2 "region=eu-west,role=db" "$DIR/nodes/edge-2" "$DIR/logs/
 fleet_start_node edge-3 "region=us-east,role=web" "$DIR/nodes/edge-3" "$DIR/logs/edge-3.log" "$URL"
 
 OPERATOR=${USER:-$(id -un)}
-TOKEN=$("$FLEET_BIN/agent-svc" operator-token --name "$OPERATOR")
+TOKEN=$("$FLEET_BIN/agent-svc" operator-token --name "$OPERATOR" --role admin)
 (umask 077; printf '%s\n' "$TOKEN" >"$DIR/operator.token")
 unset JWT_SIGNING_SECRET ENROLLMENT_TOKEN   # the console needs neither
 

@@ -39,7 +39,7 @@ fleet_start_svc "$PORT" "$WORK/agent-svc.log"
 fleet_start_node edge-1 "region=eu-west,role=web" "$WORK/edge-1" "$WORK/edge-1.log" "$URL"
 fleet_start_node edge-2 "region=eu-west,role=db" "$WORK/edge-2" "$WORK/edge-2.log" "$URL"
 fleet_start_node edge-3 "region=us-east,role=web" "$WORK/edge-3" "$WORK/edge-3.log" "$URL"
-TOKEN=$("$FLEET_BIN/agent-svc" operator-token --name "${USER:-$(id -un)}")
+TOKEN=$("$FLEET_BIN/agent-svc" operator-token --name "${USER:-$(id -un)}" --role admin)
 
 api() {  # api METHOD PATH [BODY]
     curl -sf -X "$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' ${3:+-d "$3"} "$URL$2"

@@ -26,6 +26,9 @@ struct ServiceStores: Sendable {
     let queue: CommandQueue
     let logs: LogChunkStore
     let artifacts: ArtifactStore
+    let operatorTokens: OperatorTokenStore
+    /// This application's view of the operator-token record, kept current by the change listener.
+    let operatorRegistry: OperatorTokenRegistry
 
     init(configuration: ServiceConfiguration, parts: AgentServiceParts) {
         nodes = NodeStore(database: parts.database, onlineWindowSeconds: configuration.onlineWindowSeconds)
@@ -34,6 +37,8 @@ struct ServiceStores: Sendable {
             deliveryTimeoutSeconds: configuration.deliveryTimeoutSeconds)
         logs = LogChunkStore(database: parts.database, metrics: parts.metrics, maxChunkBytes: configuration.maxChunkBytes)
         artifacts = ArtifactStore(database: parts.database, maxBytes: Int64(configuration.maxArtifactBytes))
+        operatorTokens = OperatorTokenStore(database: parts.database)
+        operatorRegistry = OperatorTokenRegistry(store: operatorTokens, logger: parts.database.logger)
     }
 }
 
@@ -50,7 +55,10 @@ func buildRouter(
     let router = Router(context: FleetRequestContext.self)
     router.add(middleware: MetricsMiddleware(metrics: parts.metrics))
     router.add(middleware: ErrorMiddleware())
-    let auth = Authenticator(tokens: parts.tokens, nodes: stores.nodes)
+    router.add(middleware: ClientAddressMiddleware())
+    let registry = stores.operatorRegistry
+    parts.notifier.events.observe { event in await registry.handle(event) }
+    let auth = Authenticator(tokens: parts.tokens, nodes: stores.nodes, operatorTokens: registry)
     let ttl = TimeInterval(configuration.nodeTokenTTLSeconds)
     let migrator = Migrator(directory: configuration.migrationsDirectory, logger: logger)
 
@@ -73,6 +81,9 @@ func buildRouter(
     ).addRoutes(to: router)
     ArtifactController(auth: auth, artifacts: stores.artifacts).addRoutes(to: router)
     OutputController(auth: auth, logs: stores.logs).addRoutes(to: router)
+    AccessController(
+        auth: auth, store: stores.operatorTokens, registry: registry, audit: AuditReader(database: parts.database)
+    ).addRoutes(to: router)
     return router
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+import FleetProtocol
 import JWTKit
 
 /// Who a token speaks for.
@@ -33,10 +35,18 @@ public struct FleetClaims: JWTPayload, Equatable {
     public var jti: IDClaim
     /// Node tokens only: the node's token generation; revoking a node bumps it server-side.
     public var ver: Int?
+    /// Operator tokens only: what the operator may do. Absent in tokens minted before roles
+    /// existed; agent-svc refuses those (see `OperatorTokenRegistry`).
+    public var operatorRole: OperatorRole?
+
+    enum CodingKeys: String, CodingKey {
+        case sub, iss, role, iat, nbf, exp, jti, ver
+        case operatorRole = "op_role"
+    }
 
     public init(
         sub: SubjectClaim, iss: IssuerClaim, role: FleetRole, iat: IssuedAtClaim, nbf: NotBeforeClaim,
-        exp: ExpirationClaim, jti: IDClaim, ver: Int?
+        exp: ExpirationClaim, jti: IDClaim, ver: Int?, operatorRole: OperatorRole? = nil
     ) {
         self.sub = sub
         self.iss = iss
@@ -46,6 +56,7 @@ public struct FleetClaims: JWTPayload, Equatable {
         self.exp = exp
         self.jti = jti
         self.ver = ver
+        self.operatorRole = operatorRole
     }
 
     /// Time checks happen in ``TokenAuthority/verify(_:)`` against its injected clock.
@@ -55,4 +66,8 @@ public struct FleetClaims: JWTPayload, Equatable {
 extension FleetClaims {
     /// The node id or operator name the token speaks for.
     public var subject: String { sub.value }
+    /// The token's id (`jti`): what records and revokes an operator token.
+    public var tokenId: String { jti.value }
+    /// When the token stops working.
+    public var expiresAt: Date { exp.value }
 }

@@ -1,3 +1,4 @@
+import FleetProtocol
 import Foundation
 import JWTKit
 
@@ -24,6 +25,9 @@ public enum TokenError: Error, Equatable, CustomStringConvertible {
 public struct IssuedToken: Sendable, Equatable {
     public var token: String
     public var expiresAt: Date
+    /// The token's `jti`: what records and revokes it.
+    public var jti: String = ""
+    public var issuedAt: Date = .distantPast
 }
 
 /// Signs and verifies Fleet's HS256 tokens.
@@ -56,20 +60,25 @@ public struct TokenAuthority: Sendable {
         try await issue(subject: nodeId, role: .node, ttl: ttl, version: version)
     }
 
-    /// Mints an operator token for `name`.
-    public func issueOperatorToken(name: String, ttl: TimeInterval) async throws -> IssuedToken {
-        try await issue(subject: name, role: .operator, ttl: ttl, version: nil)
+    /// Mints an operator token for `name` with `role`. agent-svc accepts it only once it is
+    /// recorded (see `agent-svc operator-token`), so that it can be listed and revoked.
+    public func issueOperatorToken(
+        name: String, role: OperatorRole = .default, ttl: TimeInterval
+    ) async throws -> IssuedToken {
+        try await issue(subject: name, role: .operator, ttl: ttl, version: nil, operatorRole: role)
     }
 
-    private func issue(subject: String, role: FleetRole, ttl: TimeInterval, version: Int?) async throws -> IssuedToken {
+    private func issue(
+        subject: String, role: FleetRole, ttl: TimeInterval, version: Int?, operatorRole: OperatorRole? = nil
+    ) async throws -> IssuedToken {
         let issuedAt = now()
         let expiresAt = issuedAt.addingTimeInterval(ttl)
         let claims = FleetClaims(
             sub: .init(value: subject), iss: .init(value: FleetIssuer.forRole(role)), role: role,
             iat: .init(value: issuedAt), nbf: .init(value: issuedAt), exp: .init(value: expiresAt),
-            jti: .init(value: UUID().uuidString), ver: version)
+            jti: .init(value: UUID().uuidString), ver: version, operatorRole: operatorRole)
         let token = try await keys.sign(claims, header: ["typ": "JWT"])
-        return IssuedToken(token: token, expiresAt: expiresAt)
+        return IssuedToken(token: token, expiresAt: expiresAt, jti: claims.jti.value, issuedAt: issuedAt)
     }
 
     /// Checks signature, algorithm, time window and that `iss` fits the role.

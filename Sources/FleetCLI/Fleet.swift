@@ -24,7 +24,8 @@ struct Fleet: ParsableCommand {
             """,
         subcommands: [
             NodesCommand.self, RunCommand.self, LogsCommand.self, ShowCommand.self, HistoryCommand.self, CancelCommand.self,
-            RevokeCommand.self, UploadCommand.self, UpdateAgentCommand.self, PackageCommand.self,
+            RevokeCommand.self, UploadCommand.self, UpdateAgentCommand.self, PackageCommand.self, TokensCommand.self,
+            AuditCommand.self,
         ])
 }
 
@@ -43,7 +44,7 @@ struct ConnectionOptions: ParsableArguments {
             throw .usage("AGENT_SVC_URL must start with http:// or https:// (got '\(url.prefix(80))')")
         }
         guard let token = token ?? context.environment["FLEET_TOKEN"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            throw .usage("an operator token is required: set FLEET_TOKEN or pass --token (mint one with `agent-svc operator-token --name $USER`)")
+            throw .usage("an operator token is required: set FLEET_TOKEN or pass --token (mint one with `agent-svc operator-token --name $USER --role operator`)")
         }
         return context.makeAPI(url, token)
     }

@@ -25,6 +25,15 @@ public protocol FleetAPI: Sendable {
     func revoke(_ nodeId: String) async throws(FleetAPIError) -> RevokeResponse
     /// `GET /v1/artifacts`: uploaded artifacts (agent binaries for UpdateAgent), newest first.
     func artifacts() async throws(FleetAPIError) -> ArtifactList
+    /// `GET /v1/me`: the token's operator name and role, so a client offers only what the role may do.
+    func me() async throws(FleetAPIError) -> OperatorSelf
+}
+
+extension FleetAPI {
+    /// A client that cannot say who it is: the console then hides nothing and leaves refusals to the server.
+    public func me() async throws(FleetAPIError) -> OperatorSelf {
+        throw .server(status: 404, code: "not_found", message: "this client does not know its role")
+    }
 }
 
 extension FleetAPI {

@@ -16,6 +16,12 @@ public protocol FleetOperatorAPI: FleetAPI {
     func output(
         _ id: UUID, nodeId: String, stream: LogStream, sink: @Sendable ([UInt8]) async -> Void
     ) async throws(FleetAPIError) -> OutputRead
+    /// `GET /v1/operator-tokens` (admin): every recorded operator token, newest first.
+    func operatorTokens() async throws(FleetAPIError) -> OperatorTokenList
+    /// `POST /v1/operator-tokens/{jti}/revoke` (admin): the token stops working at once.
+    func revokeOperatorToken(_ jti: String) async throws(FleetAPIError) -> OperatorTokenRevokeResponse
+    /// `GET /v1/audit` (admin): one page of the audit trail, newest first.
+    func audit(limit: Int, cursor: String?, actor: String?, action: String?) async throws(FleetAPIError) -> AuditPage
 }
 
 /// What a raw output read delivered.

@@ -25,3 +25,14 @@ public enum FleetPaths {
     /// `GET /v1/artifacts/{id}/content` (node token).
     public static func artifactContent(_ id: String) -> String { "/v1/artifacts/\(id)/content" }
 }
+
+extension FleetPaths {
+    /// `GET /v1/me`: the presented operator token's name and role.
+    public static let me = "/v1/me"
+    /// `GET /v1/operator-tokens` (admin).
+    public static let operatorTokens = "/v1/operator-tokens"
+    /// `GET /v1/audit` (admin).
+    public static let audit = "/v1/audit"
+    /// `POST /v1/operator-tokens/{jti}/revoke` (admin).
+    public static func revokeOperatorToken(_ jti: String) -> String { "/v1/operator-tokens/\(jti)/revoke" }
+}

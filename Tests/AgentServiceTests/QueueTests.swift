@@ -30,7 +30,7 @@ struct QueueTests {
             #expect(detail.invocations.map(\.nodeId) == ["edge-1", "edge-2"])
             #expect(detail.invocations.map(\.state) == [.delivered, .queued])
             #expect(detail.command.counts.delivered == 1 && detail.command.counts.queued == 1)
-            let audit = try await fleet.sql("SELECT actor, action FROM audit_events").map { try $0.decode((String, String).self) }
+            let audit = try await fleet.sql("SELECT actor, action FROM audit_events WHERE action = 'submit'").map { try $0.decode((String, String).self) }
             #expect(audit.map(\.0) == ["alice"] && audit.map(\.1) == ["submit"])
         }
     }

@@ -33,6 +33,11 @@ final class FakeFleet: FleetOperatorAPI {
         var selectors: [String?] = []
         /// The output never completes: the command is still running.
         var running = false
+        var tokens: [OperatorTokenInfo] = []
+        var revokedTokens: [String] = []
+        var auditEvents: [AuditEvent] = []
+        /// Every audit query: (limit, cursor, actor, action).
+        var auditQueries: [(Int, String?, String?, String?)] = []
     }
 
     static let commandId = UUID(uuidString: "6f1c2a9e-3b7d-4c1e-9a55-0d2f4b8e7c10")!
@@ -41,7 +46,7 @@ final class FakeFleet: FleetOperatorAPI {
 
     func update(_ change: (inout State) -> Void) { state.withLock { change(&$0) } }
 
-    private func check() throws(FleetAPIError) {
+    func check() throws(FleetAPIError) {
         if let failure = state.withLock({ $0.failAll }) { throw failure }
     }
 
@@ -138,6 +143,38 @@ final class FakeFleet: FleetOperatorAPI {
         let raw = state.withLock { $0.raw }
         for start in stride(from: 0, to: raw.count, by: 1000) { await sink(Array(raw[start..<min(start + 1000, raw.count)])) }
         return OutputRead(bytes: Int64(raw.count), complete: true)
+    }
+}
+
+extension FakeFleet {
+    func operatorTokens() async throws(FleetAPIError) -> OperatorTokenList {
+        try check()
+        return OperatorTokenList(tokens: state.withLock { $0.tokens })
+    }
+
+    func revokeOperatorToken(_ jti: String) async throws(FleetAPIError) -> OperatorTokenRevokeResponse {
+        try check()
+        return try state.withLock { state throws(FleetAPIError) in
+            guard let index = state.tokens.firstIndex(where: { $0.jti == jti }) else {
+                throw .server(status: 404, code: "not_found", message: "no operator token '\(jti)'")
+            }
+            let now = state.tokens[index].revokedAt == nil
+            if now { state.tokens[index].revokedAt = created }
+            state.revokedTokens.append(jti)
+            return OperatorTokenRevokeResponse(token: state.tokens[index], revokedNow: now)
+        }
+    }
+
+    /// Pages of the stored events, two at a time at most, so the CLI has to follow cursors.
+    func audit(limit: Int, cursor: String?, actor: String?, action: String?) async throws(FleetAPIError) -> AuditPage {
+        try check()
+        return state.withLock { state in
+            state.auditQueries.append((limit, cursor, actor, action))
+            let start = Int(cursor ?? "0") ?? 0
+            let matching = state.auditEvents.filter { (actor == nil || $0.actor == actor) && (action == nil || $0.action == action) }
+            let end = min(matching.count, start + min(limit, 2))
+            return AuditPage(events: Array(matching[start..<end]), nextCursor: end < matching.count ? String(end) : nil)
+        }
     }
 }
 

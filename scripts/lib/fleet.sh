@@ -53,6 +53,10 @@ fleet_createdb() {
 # waits for /readyz. Needs JWT_SIGNING_SECRET, ENROLLMENT_TOKEN, PGPORT, FLEET_BIN.
 fleet_start_svc() {
     local port=$1 log=$2
+    # Exported, not only passed: `agent-svc operator-token` run later from the same shell
+    # records the tokens it mints in this database.
+    export DB_HOST=127.0.0.1 DB_PORT=$PGPORT DB_USER=postgres DB_NAME=${FLEET_DB:-fleet} \
+        MIGRATIONS_DIR=${FLEET_ROOT:-$PWD}/migrations
     DB_HOST=127.0.0.1 DB_PORT=$PGPORT DB_USER=postgres DB_NAME=${FLEET_DB:-fleet} PORT=$port HOST=127.0.0.1 \
         MIGRATIONS_DIR=${FLEET_ROOT:-$PWD}/migrations LOG_LEVEL=${FLEET_LOG_LEVEL:-info} ONLINE_WINDOW_SEC=${ONLINE_WINDOW_SEC:-60} \
         "$FLEET_BIN/agent-svc" >>"$log" 2>&1 &

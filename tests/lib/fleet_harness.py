@@ -332,7 +332,8 @@ class Fleet:
 
     def _operator_token(self, name: str) -> str:
         result = subprocess.run(
-            [str(self.binaries["agent-svc"]), "operator-token", "--name", name],
+            # admin: the suites upload artifacts and revoke nodes as well as run commands.
+            [str(self.binaries["agent-svc"]), "operator-token", "--name", name, "--role", "admin"],
             env=self.svc_env, capture_output=True, text=True, timeout=30)
         assert result.returncode == 0, f"operator-token failed: {result.stderr}"
         return result.stdout.strip()

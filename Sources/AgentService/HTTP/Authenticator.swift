@@ -4,8 +4,13 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// An operator who proved themselves with an operator token.
-struct OperatorIdentity: Sendable { var name: String }
+/// An operator who proved themselves with a recorded, unrevoked operator token.
+struct OperatorIdentity: Sendable {
+    var name: String
+    var role: OperatorRole
+    var jti: UUID
+    var expiresAt: Date
+}
 
 /// A node that proved itself with a current, unrevoked node token.
 struct NodeIdentity: Sendable {
@@ -19,12 +24,41 @@ struct NodeIdentity: Sendable {
 struct Authenticator: Sendable {
     let tokens: TokenAuthority
     let nodes: NodeStore
+    let operatorTokens: OperatorTokenRegistry
 
-    /// 401 without a valid operator-or-node token, 403 for a node token.
-    func requireOperator(_ request: Request) async throws -> OperatorIdentity {
+    /// The operator behind the request, allowed the role the matched route needs
+    /// (``OperatorPolicy``): 401 without a valid, recorded and unrevoked operator token, 403 for
+    /// a node token or a role below the route's.
+    func requireOperator(_ request: Request, _ context: FleetRequestContext) async throws -> OperatorIdentity {
+        let needed = OperatorPolicy.role(method: request.method, path: context.endpointPath)
+        let identity = try await operatorIdentity(request)
+        guard identity.role.allows(needed) else {
+            throw HTTPAPIError(
+                .forbidden, code: "role_required",
+                message: "this route needs the \(needed.rawValue) role; the token of '\(identity.name)' has role \(identity.role.rawValue)")
+        }
+        return identity
+    }
+
+    /// Tokens minted before roles existed carry no role and were never recorded: refused, since
+    /// nothing could revoke them.
+    static let legacyOperatorToken = HTTPAPIError.unauthorized(
+        "operator token has no recorded role (minted before roles and revocation): mint a new one with "
+            + "`agent-svc operator-token --name NAME --role admin|operator|viewer`")
+
+    private func operatorIdentity(_ request: Request) async throws -> OperatorIdentity {
         let claims = try await verify(request)
         guard claims.role == .operator else { throw HTTPAPIError.forbidden("this route needs an operator token") }
-        return OperatorIdentity(name: claims.subject)
+        guard claims.operatorRole != nil, let jti = UUID(uuidString: claims.tokenId) else { throw Self.legacyOperatorToken }
+        switch try await operatorTokens.standing(of: jti) {
+        case .active(let role):
+            // The record's role is the one that counts.
+            return OperatorIdentity(name: claims.subject, role: role, jti: jti, expiresAt: claims.expiresAt)
+        case .revoked:
+            throw HTTPAPIError.unauthorized("operator token has been revoked")
+        case .unrecorded:
+            throw Self.legacyOperatorToken
+        }
     }
 
     /// 401 without a valid node token or when the node was revoked, 403 for an operator token.

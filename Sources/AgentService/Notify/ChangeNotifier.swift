@@ -62,6 +62,8 @@ public actor ChangeNotifier: Service {
     private var deadlines = DeadlineHeap<Duration>()
     private var nextId: UInt64 = 0
     private(set) var isListening = false
+    /// Who else hears what the listener hears (the operator-token revocation cache).
+    nonisolated let events = ListenerEvents()
 
     /// A notifier listening with `configuration`, timing waits and reconnects on `clock`.
     public init(
@@ -189,6 +191,7 @@ public actor ChangeNotifier: Service {
             }
             let hadListened = isListening
             setListening(false)
+            await events.emit(.disconnected)
             wakeAll()
             if Task.isCancelledOrShuttingDown { break }
             if hadListened {
@@ -205,18 +208,24 @@ public actor ChangeNotifier: Service {
         defer { Task { try? await connection.close() } }
         try await connection.listen(on: CommandQueue.workChannel) { work in
             try await connection.listen(on: CommandQueue.logsChannel) { logs in
-                self.setListening(true)
-                self.wakeAll()
-                self.logger.debug("listening for changes")
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for try await note in work { await self.deliver("work:\(note.payload)") }
+                try await connection.listen(on: OperatorTokenStore.channel) { tokens in
+                    self.setListening(true)
+                    await self.events.emit(.connected)
+                    self.wakeAll()
+                    self.logger.debug("listening for changes")
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for try await note in work { await self.deliver("work:\(note.payload)") }
+                        }
+                        group.addTask {
+                            for try await note in logs { await self.deliver(Self.logsKey(payload: note.payload)) }
+                        }
+                        group.addTask {
+                            for try await _ in tokens { await self.events.emit(.operatorTokensChanged) }
+                        }
+                        try await group.next()
+                        group.cancelAll()
                     }
-                    group.addTask {
-                        for try await note in logs { await self.deliver(Self.logsKey(payload: note.payload)) }
-                    }
-                    try await group.next()
-                    group.cancelAll()
                 }
             }
         }

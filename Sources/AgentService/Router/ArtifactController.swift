@@ -11,13 +11,13 @@ struct ArtifactController: Sendable {
 
     func addRoutes(to router: Router<FleetRequestContext>) {
         router.post("/v1/artifacts") { request, context in try await upload(request, context) }
-        router.get("/v1/artifacts") { request, _ in try await list(request) }
+        router.get("/v1/artifacts") { request, context in try await list(request, context) }
         router.get("/v1/artifacts/{id}/content") { request, context in try await download(request, context) }
     }
 
     /// The raw request body is the file: `curl --data-binary @node-agent '…/v1/artifacts?name=node-agent&version=0.2.0'`.
     func upload(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<ArtifactInfo> {
-        let actor = try await auth.requireOperator(request)
+        let actor = try await auth.requireOperator(request, context)
         let query = request.uri.queryParameters
         guard let name = query["name"].map(String.init), FleetValidation.isValidLabel(name) else {
             throw HTTPAPIError.badRequest(
@@ -45,8 +45,8 @@ struct ArtifactController: Sendable {
         return JSONBody(info, status: .created)
     }
 
-    func list(_ request: Request) async throws -> JSONBody<ArtifactList> {
-        _ = try await auth.requireOperator(request)
+    func list(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<ArtifactList> {
+        _ = try await auth.requireOperator(request, context)
         let limit = try request.queryInt("limit", in: 1...1000) ?? 100
         return JSONBody(ArtifactList(artifacts: try await artifacts.list(limit: limit)))
     }

@@ -20,11 +20,11 @@ struct OperatorController: Sendable {
 
     func addRoutes(to router: Router<FleetRequestContext>) {
         router.post("/v1/commands/submit") { request, context in try await submit(request, context) }
-        router.get("/v1/commands") { request, _ in try await listCommands(request) }
+        router.get("/v1/commands") { request, context in try await listCommands(request, context) }
         router.get("/v1/commands/{id}") { request, context in try await getCommand(request, context) }
         router.get("/v1/commands/{id}/logs") { request, context in try await readLogs(request, context) }
         router.post("/v1/commands/{id}/cancel") { request, context in try await cancel(request, context) }
-        router.get("/v1/agents") { request, _ in try await listNodes(request) }
+        router.get("/v1/agents") { request, context in try await listNodes(request, context) }
         router.get("/v1/agents/{id}") { request, context in try await getNode(request, context) }
         router.post("/v1/agents/{id}/revoke") { request, context in try await revoke(request, context) }
     }
@@ -32,7 +32,7 @@ struct OperatorController: Sendable {
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
 
     func submit(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<SubmitCommandResponse> {
-        let actor = try await auth.requireOperator(request)
+        let actor = try await auth.requireOperator(request, context)
         let body = try await request.decodeJSON(SubmitCommandRequest.self, limit: maxBodyBytes)
         if case .updateAgent(let update) = body.payload { try await checkArtifactReference(update) }
         let key = request.headers[Self.idempotencyKey]
@@ -66,15 +66,15 @@ struct OperatorController: Sendable {
         }
     }
 
-    func listCommands(_ request: Request) async throws -> JSONBody<CommandListResponse> {
-        _ = try await auth.requireOperator(request)
+    func listCommands(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<CommandListResponse> {
+        _ = try await auth.requireOperator(request, context)
         let limit = try request.queryInt("limit", in: 1...500) ?? 50
         let cursor = request.uri.queryParameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 }
         return JSONBody(try await queue.list(cursor: cursor, limit: limit))
     }
 
     func getCommand(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<CommandDetail> {
-        _ = try await auth.requireOperator(request)
+        _ = try await auth.requireOperator(request, context)
         let id = try Self.commandId(context)
         let limit = try request.queryInt("limit", in: 1...CommandQueue.maxInvocationPage) ?? 200
         let cursor = request.uri.queryParameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 }
@@ -90,7 +90,7 @@ struct OperatorController: Sendable {
 
     /// Chunks after the cursor; with `wait`, holds the request until new output or completion.
     func readLogs(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<LogPage> {
-        _ = try await auth.requireOperator(request)
+        _ = try await auth.requireOperator(request, context)
         let id = try Self.commandId(context)
         let nodeId = request.uri.queryParameters["node_id"].map(String.init)
         if let nodeId, !FleetValidation.isValidNodeId(nodeId) {
@@ -109,7 +109,7 @@ struct OperatorController: Sendable {
     }
 
     func cancel(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<CancelResponse> {
-        let actor = try await auth.requireOperator(request)
+        let actor = try await auth.requireOperator(request, context)
         let id = try Self.commandId(context)
         guard let response = try await queue.cancel(commandId: id, actor: actor.name) else {
             throw HTTPAPIError.notFound("no command \(id.uuidString)")
@@ -118,8 +118,8 @@ struct OperatorController: Sendable {
         return JSONBody(response)
     }
 
-    func listNodes(_ request: Request) async throws -> JSONBody<NodeListResponse> {
-        _ = try await auth.requireOperator(request)
+    func listNodes(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<NodeListResponse> {
+        _ = try await auth.requireOperator(request, context)
         let limit = try request.queryInt("limit", in: 1...10_000) ?? 1000
         let cursor = request.uri.queryParameters.get("cursor").flatMap { $0.isEmpty ? nil : $0 }
         if let cursor, !FleetValidation.isValidNodeId(cursor) {
@@ -132,14 +132,14 @@ struct OperatorController: Sendable {
     }
 
     func getNode(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<NodeInfo> {
-        _ = try await auth.requireOperator(request)
+        _ = try await auth.requireOperator(request, context)
         let id = try Self.nodeId(context)
         guard let node = try await nodes.get(nodeId: id) else { throw HTTPAPIError.notFound("no node '\(id)'") }
         return JSONBody(node)
     }
 
     func revoke(_ request: Request, _ context: FleetRequestContext) async throws -> JSONBody<RevokeResponse> {
-        let actor = try await auth.requireOperator(request)
+        let actor = try await auth.requireOperator(request, context)
         let id = try Self.nodeId(context)
         guard let response = try await nodes.revoke(nodeId: id, actor: actor.name) else { throw HTTPAPIError.notFound("no node '\(id)'") }
         context.logger.notice("node revoked", metadata: ["node_id": "\(id)", "by": "\(actor.name)"])

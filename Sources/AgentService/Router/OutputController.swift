@@ -18,7 +18,7 @@ struct OutputController: Sendable {
     /// Streams from Postgres page by page. A complete stream carries `Content-Length`; one still
     /// being produced is sent chunked and ends where the stored bytes ended when the request came.
     func output(_ request: Request, _ context: FleetRequestContext) async throws -> Response {
-        _ = try await auth.requireOperator(request)
+        _ = try await auth.requireOperator(request, context)
         let id = try OperatorController.commandId(context)
         guard let nodeId = try Self.single("node_id", of: request) else {
             throw HTTPAPIError.badRequest("query parameter 'node_id' is required: whose output to send", code: "invalid_node_id")

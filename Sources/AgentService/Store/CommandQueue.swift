@@ -149,8 +149,8 @@ struct CommandQueue: Sendable {
                 FROM command, known
                 RETURNING node_id
             ), audit AS (
-                INSERT INTO audit_events (actor, action, subject, detail)
-                SELECT \(actor), 'submit', \(commandId.uuidString), \(auditJSON)::jsonb FROM command
+                INSERT INTO audit_events (actor, action, subject, detail, address)
+                SELECT \(actor), 'submit', \(commandId.uuidString), \(auditJSON)::jsonb, \(AuditLog.clientAddress) FROM command
             )
             SELECT (SELECT command_id FROM command), (SELECT created_at FROM command),
                    (SELECT COALESCE(array_agg(node_id), '{}') FROM known),

@@ -33,6 +33,9 @@ struct NodeStore: Sendable {
                 ON CONFLICT (node_id) DO NOTHING RETURNING token_version
                 """, logger: database.logger)
             if let row = inserted.first {
+                try await AuditLog.record(
+                    on: connection, logger: database.logger, actor: AuditLog.nodeActor(nodeId), action: "register",
+                    subject: nodeId)
                 return .created(version: try row.decode(Int.self))
             }
             let existing = try await connection.rows(
@@ -46,13 +49,17 @@ struct NodeStore: Sendable {
     /// Updates attributes of a node that proved its identity by re-registering.
     func updateAttrs(nodeId: String, attrs: [String: String]) async throws {
         let attrsJSON = try Self.encodeAttrs(attrs)
-        _ = try await database.query(
-            "update attrs",
-            """
-            UPDATE nodes SET attrs = \(attrsJSON)::jsonb, agent_version = COALESCE(\(attrs["agent_version"]), agent_version),
-                last_seen_at = now()
-            WHERE node_id = \(nodeId)
-            """)
+        try await database.transaction("update attrs") { connection in
+            try await connection.query(
+                """
+                UPDATE nodes SET attrs = \(attrsJSON)::jsonb, agent_version = COALESCE(\(attrs["agent_version"]), agent_version),
+                    last_seen_at = now()
+                WHERE node_id = \(nodeId)
+                """, logger: database.logger)
+            try await AuditLog.record(
+                on: connection, logger: database.logger, actor: AuditLog.nodeActor(nodeId), action: "register",
+                subject: nodeId, detailJSON: #"{"again":true}"#)
+        }
     }
 
     /// Token generation and revocation of `nodeId`, or nil when unknown.

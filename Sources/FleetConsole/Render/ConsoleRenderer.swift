@@ -79,7 +79,7 @@ public enum ConsoleRenderer {
             : state.prompt != nil
                 ? [KeyBinding([.enter], "enter", "Apply", "Apply", .send), KeyBinding([.escape], "esc", "Clear", "Clear", .back)]
                 : state.showHelp
-                    ? [KeyBinding([.escape], "any key", "Close help", "Close help", .back)] : Keymap.menu(for: state.screen)
+                    ? [KeyBinding([.escape], "any key", "Close help", "Close help", .back)] : Keymap.menu(for: state.screen, role: state.role)
         for binding in bindings {
             let entry = "<\(binding.label)> \(binding.short)  "
             if line.width + TextWidth.width(entry) > width { break }

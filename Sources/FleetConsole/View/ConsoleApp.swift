@@ -62,6 +62,9 @@ public final class ConsoleApp {
         guard pollTask == nil else { return }
         let poller = self.poller
         pollTask = Task.detached { await poller.run() }
+        let (api, inbox) = (self.api, self.inbox)
+        // Once: a role does not change for the life of a token. Failure (an older server) hides nothing.
+        Task.detached { if let me = try? await api.me() { inbox.post(.identity(me)) } }
     }
 
     /// Stops background work and gives the terminal back.

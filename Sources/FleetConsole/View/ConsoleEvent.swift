@@ -27,4 +27,6 @@ public enum ConsoleEvent: Sendable {
     case reachable
     /// A poll failed to reach the server.
     case unreachable(FleetAPIError)
+    /// Who the token speaks for (`GET /v1/me`), so the console offers only what its role may do.
+    case identity(OperatorSelf)
 }

@@ -5,6 +5,10 @@ import Foundation
 extension ConsoleState {
     /// Runs a bound action; returns what must happen outside.
     mutating func perform(_ action: Action, now: Date) -> [Effect] {
+        if let needed = action.requiredRole, let role, !role.allows(needed) {
+            say("\(action.verb) needs the \(needed.rawValue) role; this token has role \(role.rawValue)", error: true, now: now)
+            return []
+        }
         switch action {
         case .quit, .back, .backOrQuit, .help, .refresh, .showNodes, .showCommands:
             return navigate(action)

@@ -64,6 +64,8 @@ extension ConsoleState {
             form?.setArtifacts(result)
         case .actionFailed(let what, let error):
             say("\(what) failed: \(error.description)", error: true, now: now, seconds: 8)
+        case .identity(let me):
+            role = me.role
         case .reachable:
             connection = .connected
         case .unreachable(let error):

@@ -36,6 +36,9 @@ public struct ConsoleState: Sendable {
     public var viewportRows = 18
     /// Lines of scrollback the Logs view keeps.
     public var logCapacity = 50_000
+    /// The token's role once `GET /v1/me` answered; nil (unknown) hides nothing and leaves
+    /// refusals to the server, which enforces roles either way.
+    public var role: OperatorRole?
 
     /// The console as it starts: the node list, nothing loaded.
     public init(serverURL: String) {

@@ -1,3 +1,5 @@
+import FleetProtocol
+
 /// What a key does; the reducer gives each its meaning per screen.
 public enum Action: Hashable, Sendable {
     case quit, back, backOrQuit, help, refresh, showNodes, showCommands
@@ -129,9 +131,14 @@ public enum Keymap {
         return global.first { $0.keys.contains(key) }
     }
 
-    /// The menu row's entries for `screen`: the screen's menu keys, then the global ones.
-    public static func menu(for screen: Screen) -> [KeyBinding] {
-        let own = bindings(for: screen).filter(\.inMenu)
+    /// The menu row's entries for `screen`: the screen's menu keys, then the global ones;
+    /// with a known `role`, only what it may do (a hidden key still says why when pressed).
+    public static func menu(for screen: Screen, role: OperatorRole? = nil) -> [KeyBinding] {
+        let own = bindings(for: screen).filter { binding in
+            guard binding.inMenu else { return false }
+            guard let role, let needed = binding.action.requiredRole else { return true }
+            return role.allows(needed)
+        }
         return screen == .run ? own : own + global.filter(\.inMenu)
     }
 }

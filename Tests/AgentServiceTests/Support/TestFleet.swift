@@ -49,8 +49,11 @@ struct TestFleet: Sendable {
         return try await app.test(mode) { client in try await body(client, parts) }
     }
 
-    func operatorToken(_ name: String = "alice") async throws -> String {
-        try await tokens.issueOperatorToken(name: name, ttl: 3600).token
+    /// A recorded operator token, as `agent-svc operator-token` mints one. Admin by default, so a
+    /// test about something else is never stopped by a role.
+    func operatorToken(_ name: String = "alice", role: OperatorRole = .admin) async throws -> String {
+        try await OperatorTokenAdmin(configuration: configuration, logger: logger, actor: "host:test")
+            .issue(name: name, role: role, ttl: 3600).token
     }
 
     /// An invocation of `cmd` delivered to a freshly registered `edge-1`, and the tokens to feed
