@@ -49,3 +49,6 @@ E2E_SKIP_BUILD=1 scripts/e2e.sh
 
 echo "== faults: Postgres restarts, a SIGKILLed replica, a full state dir, a partitioned and an impaired link"
 FAULTS_SKIP_BUILD=1 scripts/faults.sh
+
+echo "== edge: schemathesis over openapi.yaml with every credential, slow and silent clients, SIGTERM with a body pending"
+FUZZ_SKIP_BUILD=1 scripts/fuzz.sh

@@ -1,6 +1,7 @@
 import FleetAuth
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -54,7 +55,8 @@ func buildRouter(
 ) -> Router<FleetRequestContext> {
     let router = Router(context: FleetRequestContext.self)
     router.add(middleware: MetricsMiddleware(metrics: parts.metrics))
-    router.add(middleware: ErrorMiddleware())
+    let routes = RouteTable()
+    router.add(middleware: ErrorMiddleware(routes: routes))
     router.add(middleware: ClientAddressMiddleware())
     let registry = stores.operatorRegistry
     parts.notifier.events.observe { event in await registry.handle(event) }
@@ -84,6 +86,7 @@ func buildRouter(
     AccessController(
         auth: auth, store: stores.operatorTokens, registry: registry, audit: AuditReader(database: parts.database)
     ).addRoutes(to: router)
+    routes.load(router.routes.map { (path: $0.path.description, method: $0.method) })
     return router
 }
 
@@ -107,9 +110,13 @@ public func buildApplication(
     let sweeper = RetentionSweeper(
         store: RetentionStore(database: database), outputDays: configuration.logRetentionDays,
         historyDays: configuration.historyRetentionDays, logger: logger, clock: clock)
+    let limits = configuration.edge
     let app = Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "agent-svc"),
+        server: HTTPServerBuilder { responder in EdgeChannel(responder: responder, limits: limits) },
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "agent-svc",
+            availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
         services: [client, notifier, reaper, sweeper],
         logger: logger)
     return (app, parts)

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import UnixSignals
 
 /// Why start-up stopped; `main` prints it as one line.
 public enum StartupError: Error, CustomStringConvertible {
@@ -62,7 +63,21 @@ public func serve(configuration: ServiceConfiguration, logger: Logger) async thr
     let tokens = try await TokenAuthority(secret: configuration.signingSecret)
     _ = try await migrateDatabase(configuration: configuration, logger: logger)
     let client = PostgresClient(configuration: configuration.database.clientConfiguration, backgroundLogger: logger)
+    var configuration = configuration
+    let descriptors = DescriptorLimit.raiseToHard()
+    configuration.edge.maxConnections = EdgeLimits.connectionCap(
+        descriptorLimit: descriptors, wanted: configuration.requestedMaxConnections)
     let (app, _) = buildApplication(configuration: configuration, logger: logger, tokens: tokens, client: client)
-    logger.info("agent-svc listening", metadata: ["address": "\(configuration.host):\(configuration.port)"])
-    try await app.runService()
+    logger.info(
+        "agent-svc listening",
+        metadata: [
+            "address": "\(configuration.host):\(configuration.port)",
+            "max_connections": "\(configuration.edge.maxConnections)",
+        ])
+    // A graceful shutdown waits for open requests, but not for a client that never finishes
+    // its body: past the grace period they are cancelled, and past a second one abandoned.
+    var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    group.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
+    group.maximumCancellationDuration = .seconds(5)
+    try await ServiceGroup(configuration: group).run()
 }

@@ -13,6 +13,10 @@ struct JSONBodyCheckTests {
             (#"{"c\u006Dd":"x","cmd":"y"}"#, "duplicate key 'cmd'"),
             (#"{"wait_sec": 17500686229317330944}"#, "field 'wait_sec': number 17500686229317330944 is out of range"),
             (#"{"exit_code": -99999999999999999999}"#, "out of range"),
+            // A huge number is only reported if nothing worse follows it.
+            (#"{"n":99999999999999999999,"a":1,"a":2}"#, "duplicate key 'a'"),
+            (#"{"node_id":"edge-1","attrs":null}"#, "field 'attrs' is null"),
+            (#"{"payload":{"cmd":"x","timeout_sec":null}}"#, "field 'payload.timeout_sec' is null"),
         ])
     func refused(body: String, message: String) {
         let problem = JSONBodyCheck.check(Array(body.utf8))
@@ -23,7 +27,7 @@ struct JSONBodyCheckTests {
         "valid JSON passes, whatever its shape",
         arguments: [
             #"{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}"#,
-            #"{"s":"with \"quotes\", colons: and {braces}","n":-12.5e3,"t":true,"z":null}"#,
+            #"{"s":"with \"quotes\", colons: and {braces}, null","n":-12.5e3,"t":true,"f":false}"#,
             #"{"é":"\ud83d\ude80","e":"é"}"#,
             #"[1,2,3,9223372036854775807,-9223372036854775808]"#,
             #"{"a":"x","A":"y"}"#,

@@ -104,6 +104,12 @@ public struct ServiceConfiguration: Sendable {
     public var logRetentionDays: Int = 30
     /// Commands created longer ago than this (all of their invocations finished) are deleted.
     public var historyRetentionDays: Int = 365
+    /// Timeouts and caps of the HTTP layer.
+    public var edge = EdgeLimits()
+    /// `MAX_CONNECTIONS` as given; the cap in force also fits the descriptor limit.
+    public var requestedMaxConnections: Int?
+    /// After SIGTERM, requests still open this long are cut off and the process exits.
+    public var shutdownGraceSeconds: Int = 10
 
     public init(database: DatabaseSettings, signingSecret: String, enrollmentToken: String?) {
         self.database = database
@@ -139,6 +145,14 @@ public struct ServiceConfiguration: Sendable {
         config.maxArtifactBytes = try int(env, "ARTIFACT_MAX_BYTES") ?? config.maxArtifactBytes
         config.logRetentionDays = try int(env, "LOG_RETENTION_DAYS") ?? config.logRetentionDays
         config.historyRetentionDays = try int(env, "HISTORY_RETENTION_DAYS") ?? config.historyRetentionDays
+        config.edge.headerTimeout = .seconds(Int64(try int(env, "HTTP_HEADER_TIMEOUT_SEC") ?? 10))
+        config.edge.bodyStallTimeout = .seconds(Int64(try int(env, "HTTP_BODY_TIMEOUT_SEC") ?? 30))
+        config.edge.idleTimeout = .seconds(Int64(try int(env, "HTTP_IDLE_TIMEOUT_SEC") ?? max(90, config.maxWaitSeconds + 30)))
+        config.requestedMaxConnections = try int(env, "MAX_CONNECTIONS")
+        config.shutdownGraceSeconds = try int(env, "SHUTDOWN_GRACE_SEC") ?? config.shutdownGraceSeconds
+        guard config.edge.idleTimeout > .seconds(Int64(config.maxWaitSeconds)) else {
+            throw .invalid(name: "HTTP_IDLE_TIMEOUT_SEC", reason: "must be longer than the longest long-poll (\(config.maxWaitSeconds) s)")
+        }
         guard config.historyRetentionDays >= config.logRetentionDays else {
             throw .invalid(name: "HISTORY_RETENTION_DAYS", reason: "must not be shorter than LOG_RETENTION_DAYS")
         }

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOHTTP1
 import PostgresNIO
 
 /// The one place that decides what a client sees for each error: a status, a stable code, and
@@ -15,6 +16,8 @@ extension HTTPAPIError {
         case let error as ArtifactError: self = Self(error)
         case let error as RegistryError: self = Self(error)
         case let error as DatabaseError: self = Self(error, logger: logger)
+        case let error as RequestBodyStalled: self = .requestTimeout(error.description)
+        case let error as HTTPParserError: self = .badRequest("malformed HTTP request body (\(error))", code: "bad_http_request")
         default:
             logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             self = .internalError
@@ -83,15 +86,22 @@ extension HTTPAPIError {
 
     /// The details go to the log, not the response.
     init(_ error: DatabaseError, logger: Logger) {
-        logger.error("database error", metadata: ["error": "\(error.description)"])
         switch error {
-        case .database(_, let underlying as PSQLError) where Self.isClientData(underlying):
+        case .database(let operation, let underlying as PSQLError) where Self.isClientData(underlying):
             // A value Postgres cannot store (a NUL in text, an integer out of range): the
-            // client's mistake, not an outage. Postgres' own message names the problem.
+            // client's mistake, not an outage. Postgres' own message names the problem; the
+            // log gets no more than that (the statement's context quotes the client's data).
             let detail = underlying.serverInfo?[.message] ?? "a value cannot be stored"
+            logger.info(
+                "request refused by the database",
+                metadata: ["operation": "\(operation)", "sqlstate": "\(underlying.serverInfo?[.sqlState] ?? "")", "reason": "\(detail)"])
             self = .badRequest("request holds a value that cannot be stored: \(detail.prefix(300))", code: "invalid_value")
-        case .database: self = .unavailable("database unavailable, retry later")
-        case .unexpected: self = .internalError
+        case .database:
+            logger.error("database error", metadata: ["error": "\(error.description)"])
+            self = .unavailable("database unavailable, retry later")
+        case .unexpected:
+            logger.error("database error", metadata: ["error": "\(error.description)"])
+            self = .internalError
         }
     }
 

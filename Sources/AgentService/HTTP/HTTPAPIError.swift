@@ -45,6 +45,18 @@ extension HTTPAPIError {
     static func tooLarge(_ message: String) -> HTTPAPIError {
         HTTPAPIError(.contentTooLarge, code: "payload_too_large", message: message)
     }
+    static func methodNotAllowed(_ method: HTTPRequest.Method, allowed: [HTTPRequest.Method]) -> HTTPAPIError {
+        let list = allowed.map(\.rawValue).joined(separator: ", ")
+        var error = HTTPAPIError(
+            .methodNotAllowed, code: "method_not_allowed", message: "\(method.rawValue) is not served here; use \(list)")
+        error.headers[.allow] = list
+        return error
+    }
+    static func requestTimeout(_ message: String) -> HTTPAPIError {
+        var error = HTTPAPIError(.requestTimeout, code: "request_timeout", message: message)
+        error.headers[.connection] = "close"
+        return error
+    }
     static func unavailable(_ message: String) -> HTTPAPIError {
         HTTPAPIError(.serviceUnavailable, code: "unavailable", message: message)
     }

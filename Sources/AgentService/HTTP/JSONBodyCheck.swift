@@ -8,6 +8,11 @@ enum JSONBodyCheck {
     /// Why the body is refused, with the JSON path or byte offset where that is known.
     struct Problem: Error, Equatable {
         var message: String
+        /// An integer past Int64 is only a problem in a field the body's type reads: the decoder
+        /// ignores unknown fields, and there such a number is valid JSON. The caller decodes
+        /// first and gives this message when decoding fails, where Foundation would only say
+        /// "not valid JSON".
+        var onlyIfUndecodable = false
     }
 
     static func check(_ bytes: some Collection<UInt8>) -> Problem? {
@@ -35,6 +40,7 @@ enum JSONBodyCheck {
         var index = 0
         var stack: [Level] = []
         var lastKey: String?
+        var firstOutOfRange: Problem?
 
         init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -69,13 +75,18 @@ enum JSONBodyCheck {
                         return Problem(message: "duplicate key '\(text.prefix(64))' in \(top.path)")
                     }
                     lastKey = text
+                case UInt8(ascii: "n"):
+                    // The API never sends null and reads a field left out as "no value"; a
+                    // null is refused so that one body has one meaning to every reader.
+                    guard bytes[index...].starts(with: Array("null".utf8)) else { return firstOutOfRange }
+                    return Problem(message: "field '\(valuePath())' is null: leave a field out instead of sending null")
                 case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    if let problem = number() { return problem }
+                    if let problem = number(), firstOutOfRange == nil { firstOutOfRange = problem }
                 default:
                     index += 1
                 }
             }
-            return nil
+            return firstOutOfRange
         }
 
         /// The path of a container opened now, for messages (`body`, `payload`, `payload.env`).
@@ -160,6 +171,11 @@ enum JSONBodyCheck {
             return value
         }
 
+        /// The JSON path of the value at the scanner's position.
+        func valuePath() -> String {
+            stack.last.map { $0.isObject ? ($0.path == "body" ? (lastKey ?? "body") : "\($0.path).\(lastKey ?? "")") : $0.path } ?? "body"
+        }
+
         /// Reads a number; an integer literal past Int64 is refused (no field can hold it).
         mutating func number() -> Problem? {
             let start = index
@@ -175,8 +191,7 @@ enum JSONBodyCheck {
             }
             let literal = String(decoding: bytes[start..<index], as: UTF8.self)
             guard isInteger, Int64(literal) == nil, literal.count > 1 || literal != "-" else { return nil }
-            let field = stack.last.map { $0.isObject ? ($0.path == "body" ? (lastKey ?? "body") : "\($0.path).\(lastKey ?? "")") : $0.path } ?? "body"
-            return Problem(message: "field '\(field)': number \(literal.prefix(40)) is out of range")
+            return Problem(message: "field '\(valuePath())': number \(literal.prefix(40)) is out of range", onlyIfUndecodable: true)
         }
     }
 }

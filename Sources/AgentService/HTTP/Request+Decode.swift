@@ -2,26 +2,37 @@ import FleetProtocol
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 
 extension Request {
     /// Decodes the JSON body with the shared coder, turning every failure into a 4xx that
     /// names the field: 413 past `limit`, 400 for malformed JSON or wrong types.
-    func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int, emptyMeans empty: T? = nil) async throws -> T {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await body.collect(upTo: limit)
-        } catch {
-            throw HTTPAPIError.tooLarge("request body exceeds \(limit) bytes")
-        }
-        if buffer.readableBytes == 0, let empty { return empty }
+    func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
+        let buffer = try await readBody(limit: limit)
         guard buffer.readableBytes > 0 else { throw HTTPAPIError.badRequest("request body is empty; expected JSON", code: "invalid_json") }
-        if let problem = JSONBodyCheck.check(buffer.readableBytesView) {
+        let problem = JSONBodyCheck.check(buffer.readableBytesView)
+        if let problem, !problem.onlyIfUndecodable {
             throw HTTPAPIError.badRequest(problem.message, code: "invalid_body")
         }
         do {
             return try FleetJSON.makeDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
-            throw HTTPAPIError.badRequest(Self.describe(error), code: "invalid_body")
+            throw HTTPAPIError.badRequest(problem?.message ?? Self.describe(error), code: "invalid_body")
+        }
+    }
+
+    /// The whole body, at most `limit` bytes. A declared `Content-Length` over the limit is
+    /// refused (413) before a byte is read, so a client cannot make the server wait for, or
+    /// buffer, a body it will refuse; a chunked body is cut off at the limit. A body that
+    /// stalls fails with the edge's ``RequestBodyStalled`` (408).
+    func readBody(limit: Int) async throws -> ByteBuffer {
+        if let declared = headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw HTTPAPIError.tooLarge("request body of \(declared) bytes exceeds \(limit) bytes")
+        }
+        do {
+            return try await body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw HTTPAPIError.tooLarge("request body exceeds \(limit) bytes")
         }
     }
 

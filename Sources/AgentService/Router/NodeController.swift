@@ -33,7 +33,7 @@ struct NodeController: Sendable {
     func poll(_ request: Request) async throws -> JSONBody<PollResponse> {
         let claims = try await auth.nodeClaims(request)
         let nodeId = claims.subject
-        let body = try await request.decodeJSON(PollRequest.self, limit: 1024 * 1024, emptyMeans: PollRequest())
+        let body = try await request.decodeJSON(PollRequest.self, limit: 1024 * 1024)
         if let wait = body.waitSec, wait < 0 { throw HTTPAPIError.badRequest("wait_sec must not be negative") }
         if let version = body.agentVersion, version.utf8.count > 64 { throw HTTPAPIError.badRequest("agent_version is too long") }
         let wait = min(body.waitSec ?? 0, maxWaitSeconds)
