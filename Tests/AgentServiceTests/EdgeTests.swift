@@ -89,6 +89,23 @@ struct EdgeTests {
         }
     }
 
+    @Test("pipelined requests are each answered, in order, on one connection")
+    func pipelining() async throws {
+        let fleet = try await Self.fleet()
+        try await fleet.run(.live) { client in
+            let raw = try await RawHTTPConnection.connect(port: try #require(client.port))
+            let op = try await fleet.operatorToken()
+            try await raw.send(
+                "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "POST /v1/agents/poll HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(op)\r\nContent-Length: 2\r\n\r\n{}"
+                    + "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let (text, closed) = try await raw.readUntilClosed()
+            #expect(closed)
+            let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().compactMap { Int($0.prefix(3)) }
+            #expect(statuses == [200, 403, 200], "\(text.prefix(400))")  // an operator token on a node route is refused
+        }
+    }
+
     @Test("connections past the cap wait for a free one; none is refused and the first are served")
     func connectionCap() async throws {
         let fleet = try await Self.fleet { $0.edge.maxConnections = 3 }

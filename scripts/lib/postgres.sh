@@ -34,9 +34,11 @@ pg_start() {
         pg_as "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
             || { cat "$dir/initdb.log" >&2; return 1; }
     fi
-    # Loopback only; fsync off: this cluster is disposable, never a real deployment.
+    # Loopback only; fsync off: this cluster is disposable, never a real deployment. The Swift
+    # tests run their suites in parallel, each app with its own pool and listener (and each
+    # host-side token mint with one more): 300 connections were seen to run out.
     pg_as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${PG_EXTRA_OPTS:-}" \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=1000 ${PG_EXTRA_OPTS:-}" \
         start >/dev/null || { cat "$dir/server.log" >&2; return 1; }
     export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres
 }

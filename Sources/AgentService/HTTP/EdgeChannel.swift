@@ -86,19 +86,16 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    private enum Phase {
-        /// Between requests: Hummingbird's idle timeout applies.
-        case idle
-        case readingHead
-        case readingBody
-        /// The request is read; the route is answering (a long-poll may take its time).
-        case answering
-        /// Output closed after an early answer; input is dropped until the linger ends.
-        case lingering
-    }
-
     private let limits: EdgeLimits
-    private var phase = Phase.idle
+    /// Requests whose head arrived and whose answer is not written yet. A client may pipeline
+    /// several; Hummingbird answers them in order.
+    private var unanswered = 0
+    /// The newest request's body is still arriving.
+    private var readingBody = false
+    /// Bytes of a request arrived, its head has not: the header timer runs.
+    private var awaitingHead = false
+    /// Output closed after an early answer; input is dropped until the linger ends.
+    private var lingering = false
     private var timer: Scheduled<Void>?
     private var lastBodyRead = NIODeadline.now()
     private var closeAfterAnswer = false
@@ -124,41 +121,30 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Called by ``FirstByteWatch`` on every read, before the decoder sees the bytes.
     func bytesArrived() {
-        guard phase == .idle, let context else { return }
-        phase = .readingHead
+        guard unanswered == 0, !readingBody, !awaitingHead, !lingering, let context else { return }
+        awaitingHead = true
         schedule(in: limits.headerTimeout, context: context) { guard_, context in guard_.headTimedOut(context: context) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !lingering else {
+            // The rest of a body already answered: dropped. Its end is the end of the connection.
+            if case .end = unwrapInboundIn(data) { context.close(promise: nil) }
+            return
+        }
         switch unwrapInboundIn(data) {
         case .head:
-            guard phase != .lingering else { return }
-            if phase == .answering {
-                // Pipelined behind a request still being answered: this guard times one
-                // request at a time, so the connection closes after the current answer and
-                // the client sends this one again (RFC 9112 §9.3.2 lets a server do so).
-                closeAfterAnswer = true
-                return
-            }
-            cancelTimer()
-            phase = .readingBody
+            if awaitingHead { cancelTimer() }
+            awaitingHead = false
+            unanswered += 1
+            readingBody = true
             lastBodyRead = .now()
             scheduleStallCheck(context: context)
         case .body:
             lastBodyRead = .now()
-            guard phase != .lingering else { return }
         case .end:
-            switch phase {
-            case .lingering:
-                // The dropped body is over; the client has read the answer or never will.
-                context.close(promise: nil)
-                return
-            case .readingBody:
-                cancelTimer()
-                phase = .answering
-            case .idle, .readingHead, .answering:
-                break
-            }
+            if readingBody { cancelTimer() }
+            readingBody = false
         }
         context.fireChannelRead(data)
     }
@@ -178,7 +164,7 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A parse error before a route has the request: nobody else will answer it.
-        if let parseError = error as? HTTPParserError, phase == .idle || phase == .readingHead {
+        if let parseError = error as? HTTPParserError, unanswered == 0, !readingBody, !lingering {
             cancelTimer()
             let (status, message) = Self.describe(parseError, limits: limits)
             answerAndClose(context: context, status: status, code: "bad_http_request", message: message)
@@ -190,26 +176,21 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: - Steps
 
     private func answerWritten(context: ChannelHandlerContext) {
-        switch phase {
-        case .readingBody:
-            // Answered before the body arrived: never wait for the rest of it.
+        guard !lingering else { return }
+        unanswered = max(unanswered - 1, 0)
+        if readingBody, unanswered == 0 {
+            // Answered before its body arrived: never wait for the rest of it.
             cancelTimer()
-            phase = .lingering
+            lingering = true
             context.close(mode: .output, promise: nil)
             schedule(in: limits.lingerTimeout, context: context) { _, context in context.close(promise: nil) }
-        case .answering, .idle, .readingHead:
-            if closeAfterAnswer {
-                context.close(promise: nil)
-            } else {
-                phase = .idle
-            }
-        case .lingering:
-            break
+        } else if closeAfterAnswer, unanswered == 0 {
+            context.close(promise: nil)
         }
     }
 
     private func headTimedOut(context: ChannelHandlerContext) {
-        guard phase == .readingHead else { return }
+        guard awaitingHead else { return }
         answerAndClose(
             context: context, status: .requestTimeout, code: "request_timeout",
             message: "request headers not received within \(limits.headerTimeout.nanoseconds / 1_000_000_000) s")
@@ -218,7 +199,7 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func scheduleStallCheck(context: ChannelHandlerContext) {
         let deadline = lastBodyRead + limits.bodyStallTimeout
         schedule(in: deadline - .now(), context: context) { guard_, context in
-            guard guard_.phase == .readingBody else { return }
+            guard guard_.readingBody, !guard_.lingering else { return }
             if NIODeadline.now() >= guard_.lastBodyRead + guard_.limits.bodyStallTimeout {
                 guard_.closeAfterAnswer = true
                 context.fireErrorCaught(RequestBodyStalled(seconds: guard_.limits.bodyStallTimeout.nanoseconds / 1_000_000_000))
@@ -237,7 +218,7 @@ final class RequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
         context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        phase = .lingering
+        lingering = true
     }
 
     private func schedule(

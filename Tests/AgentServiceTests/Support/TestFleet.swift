@@ -70,12 +70,17 @@ struct TestFleet: Sendable {
 
     /// A statement against this test's database (for checks the API does not expose).
     func sql(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        let connection = try await PostgresConnection.connect(
-            configuration: configuration.database.connectionConfiguration, id: 9, logger: logger)
-        defer { Task { try? await connection.close() } }
-        var rows: [PostgresRow] = []
-        for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
-        return rows
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: configuration.database.connectionConfiguration, id: 9, logger: logger)
+            defer { Task { try? await connection.close() } }
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+            return rows
+        } catch let error as PSQLError {
+            // PSQLError's description hides everything; a failing test needs the server's words.
+            throw TestSetupError("sql: \(String(reflecting: error))")
+        }
     }
 
     /// Lets the lease of `commandId`'s invocations lapse, as the passing of `leaseSeconds` would.
