@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
@@ -48,6 +49,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Shared by every client: which certificates to trust, TLS failures in one line, and
+        // the rule that plain http stays on loopback.
+        .target(
+            name: "FleetTLS",
+            dependencies: [.product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: swiftSettings
         ),
         // Tests only: a manual clock, so timeouts and backoff are driven instead of slept.
@@ -75,6 +83,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -101,6 +110,7 @@ let package = Package(
             dependencies: [
                 "FleetProtocol",
                 "FleetSupport",
+                "FleetTLS",
                 "CAgentVersionStamp",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -135,6 +145,7 @@ let package = Package(
             dependencies: [
                 "FleetProtocol",
                 "FleetSupport",
+                "FleetTLS",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -158,6 +169,7 @@ let package = Package(
             dependencies: [
                 "FleetClient",
                 "FleetConsole",
+                "FleetTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -169,6 +181,7 @@ let package = Package(
                 "FleetClient",
                 "FleetProtocol",
                 "FleetSupport",
+                "FleetTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -201,6 +214,11 @@ let package = Package(
             swiftSettings: testSwiftSettings
         ),
         .testTarget(
+            name: "FleetTLSTests",
+            dependencies: ["FleetTLS", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            swiftSettings: testSwiftSettings
+        ),
+        .testTarget(
             name: "FleetProtocolTests",
             dependencies: ["FleetProtocol"],
             swiftSettings: testSwiftSettings
@@ -229,7 +247,10 @@ let package = Package(
                 "FleetAuth",
                 "FleetProtocol",
                 "FleetSupport",
+                "FleetTLS",
                 "FleetTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -97,7 +97,7 @@ func buildRouter(
 /// (a test clock in tests).
 public func buildApplication(
     configuration: ServiceConfiguration, logger: Logger, tokens: TokenAuthority, client: PostgresClient,
-    clock: any Clock<Duration> = ContinuousClock()
+    certificate: ServerCertificate? = nil, clock: any Clock<Duration> = ContinuousClock()
 ) -> (some ApplicationProtocol, AgentServiceParts) {
     let database = Database(client: client, logger: logger)
     let notifier = ChangeNotifier(configuration: configuration.database.connectionConfiguration, logger: logger, clock: clock)
@@ -111,13 +111,15 @@ public func buildApplication(
         store: RetentionStore(database: database), outputDays: configuration.logRetentionDays,
         historyDays: configuration.historyRetentionDays, logger: logger, clock: clock)
     let limits = configuration.edge
+    var services: [any Service] = [client, notifier, reaper, sweeper]
+    if let certificate { services.append(CertificateReloader(certificate: certificate, logger: logger)) }
     let app = Application(
         router: router,
-        server: HTTPServerBuilder { responder in EdgeChannel(responder: responder, limits: limits) },
+        server: HTTPServerBuilder { responder in EdgeChannel(responder: responder, limits: limits, certificate: certificate) },
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "agent-svc",
             availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
-        services: [client, notifier, reaper, sweeper],
+        services: services,
         logger: logger)
     return (app, parts)
 }

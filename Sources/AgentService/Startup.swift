@@ -61,17 +61,21 @@ public func migrateDatabase(configuration: ServiceConfiguration, logger: Logger,
 /// the change listener and the reaper in one service group.
 public func serve(configuration: ServiceConfiguration, logger: Logger) async throws {
     let tokens = try await TokenAuthority(secret: configuration.signingSecret)
+    // Before anything else: a certificate that does not load is a one-line start-up failure.
+    let certificate = try configuration.tls.map { files throws(ServerCertificateError) in try ServerCertificate(files: files) }
     _ = try await migrateDatabase(configuration: configuration, logger: logger)
     let client = PostgresClient(configuration: configuration.database.clientConfiguration, backgroundLogger: logger)
     var configuration = configuration
     let descriptors = DescriptorLimit.raiseToHard()
     configuration.edge.maxConnections = EdgeLimits.connectionCap(
         descriptorLimit: descriptors, wanted: configuration.requestedMaxConnections)
-    let (app, _) = buildApplication(configuration: configuration, logger: logger, tokens: tokens, client: client)
+    let (app, _) = buildApplication(
+        configuration: configuration, logger: logger, tokens: tokens, client: client, certificate: certificate)
     logger.info(
         "agent-svc listening",
         metadata: [
             "address": "\(configuration.host):\(configuration.port)",
+            "scheme": "\(certificate == nil ? "http" : "https")",
             "max_connections": "\(configuration.edge.maxConnections)",
         ])
     // A graceful shutdown waits for open requests, but not for a client that never finishes

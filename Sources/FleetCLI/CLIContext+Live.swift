@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Dispatch
 import FleetClient
+import FleetTLS
 import Foundation
 import NIOCore
 import Synchronization
@@ -26,15 +27,11 @@ extension CLIContext {
             })
     }
 
-    /// One client for the process's life (it is never shut down: the process exits instead).
-    /// A refused connection fails the call at once rather than being retried until the call's
-    /// deadline, so "server down" is an answer in a second, and the submit retries stay ours.
-    static let cliHTTPClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout.connect = .seconds(5)
-        configuration.connectionPool.retryConnectionEstablishment = false
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
+    /// One client for the process's life (it is never shut down: the process exits instead),
+    /// trusting what `FLEET_CA_FILE` names. ``ConnectionOptions`` has refused an unusable
+    /// bundle before any call, so the fallback is never what a call runs under.
+    static let cliHTTPClient: HTTPClient = HTTPFleetAPI.makeClient(
+        trust: (try? TrustSettings.fromEnvironment(ProcessInfo.processInfo.environment)) ?? .system)
 
     /// SIGINT as a stream: while it is iterated Ctrl-C does not kill the process; afterwards it does again.
     static let interruptPresses: @Sendable () -> AsyncStream<Void> = {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FleetClient
 import FleetProtocol
+import FleetTLS
 import Foundation
 
 /// `fleet`: the operator CLI.
@@ -13,8 +14,13 @@ struct Fleet: ParsableCommand {
             FLEET_TOKEN; --agent-svc-url and --token override them (prefer the environment for the token: \
             flags show in the process list).
 
+            Over https the server's certificate is checked against the system trust store, or only against \
+            the PEM bundle in FLEET_CA_FILE when it is set. Plain http is for loopback: to any other host it \
+            needs ALLOW_INSECURE_HTTP=1.
+
             Exit status: 0 when every invocation succeeded; the node's exit code when the command had one \
-            target; 1 otherwise (or when a call failed); 2 for a wrong command line; 130 after Ctrl-C detached.
+            target; 1 otherwise (or when a call failed); 2 for a wrong command line; 78 for a configuration \
+            refused (plain http off loopback, an unusable FLEET_CA_FILE); 130 after Ctrl-C detached.
 
             Examples:
               fleet nodes --selector region=eu-west
@@ -42,6 +48,15 @@ struct ConnectionOptions: ParsableArguments {
         let url = serverURL ?? context.environment["AGENT_SVC_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw .usage("AGENT_SVC_URL must start with http:// or https:// (got '\(url.prefix(80))')")
+        }
+        let allowInsecure = PlainHTTPPolicy.allowsInsecure(context.environment)
+        if let refusal = PlainHTTPPolicy.refusal(url: url, variable: "AGENT_SVC_URL", allowInsecure: allowInsecure) {
+            throw .configuration(refusal)
+        }
+        do {
+            _ = try TrustSettings.fromEnvironment(context.environment)
+        } catch {
+            throw .configuration(error.description)
         }
         guard let token = token ?? context.environment["FLEET_TOKEN"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw .usage("an operator token is required: set FLEET_TOKEN or pass --token (mint one with `agent-svc operator-token --name $USER --role operator`)")

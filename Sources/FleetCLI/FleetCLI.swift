@@ -10,18 +10,25 @@ public enum CLIError: Error, Equatable, CustomStringConvertible {
     case usage(String)
     /// Something the server said that the CLI cannot act on (an unknown artifact).
     case refused(String)
+    /// The environment asks for something unsafe or unusable (exit 78): plain http off
+    /// loopback, a trust bundle that cannot be read.
+    case configuration(String)
 
     public var description: String {
         switch self {
         case .api(let what, let error): "\(what) failed: \(error.description)"
         case .usage(let message): message
         case .refused(let message): message
+        case .configuration(let message): message
         }
     }
 
     var exitStatus: Int32 {
-        if case .usage = self { return ExitStatus.usage }
-        return ExitStatus.failure
+        switch self {
+        case .usage: ExitStatus.usage
+        case .configuration: ExitStatus.configuration
+        default: ExitStatus.failure
+        }
     }
 }
 
@@ -33,6 +40,8 @@ public enum ExitStatus {
     public static let failure: Int32 = 1
     /// The command line is wrong.
     public static let usage: Int32 = 2
+    /// The configuration is refused (EX_CONFIG): running it again unchanged will not help.
+    public static let configuration: Int32 = 78
     /// Ctrl-C detached from a command that keeps running (128 + SIGINT, as shells report it).
     public static let detached: Int32 = 130
 }

@@ -88,6 +88,9 @@ public enum FleetAPIError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidResponse(String)
     /// A local file the call was to send cannot be read.
     case unreadableFile(path: String, reason: String)
+    /// The server's certificate did not verify (the line names host and reason): retrying
+    /// will not change it.
+    case untrusted(String)
 
     public var description: String {
         switch self {
@@ -95,6 +98,7 @@ public enum FleetAPIError: Error, Hashable, Sendable, CustomStringConvertible {
         case .server(let status, let code, let message): "\(status) \(code): \(message)"
         case .invalidResponse(let why): "bad response: \(why)"
         case .unreadableFile(let path, let reason): "cannot read \(path): \(reason)"
+        case .untrusted(let why): why
         }
     }
 }
@@ -103,7 +107,10 @@ extension FleetAPIError: ClassifiedError {
     /// A 4xx other than 429 (too many requests) will be refused again: give up. Anything
     /// else (unreachable, 5xx, a garbled answer) may pass: retry.
     public var disposition: FailureDisposition {
-        if case .unreadableFile = self { return .giveUp }
+        switch self {
+        case .unreadableFile, .untrusted: return .giveUp
+        default: break
+        }
         guard case .server(let status, _, _) = self, (400..<500).contains(status), status != 429 else { return .retry }
         return .giveUp
     }

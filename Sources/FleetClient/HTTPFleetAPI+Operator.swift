@@ -44,7 +44,7 @@ extension HTTPFleetAPI: FleetOperatorAPI {
         do {
             response = try await client.execute(request, timeout: Self.transferTimeout)
         } catch {
-            throw .unreachable("\(Self.describe(error)) (\(baseURL))")
+            throw transportFailure(error)
         }
         let status = Int(response.status.code)
         guard status == 200 else {

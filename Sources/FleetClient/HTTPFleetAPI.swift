@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import FleetProtocol
+import FleetTLS
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -14,7 +15,7 @@ public struct HTTPFleetAPI: FleetAPI {
     let maxBody = 64 * 1024 * 1024
 
     /// `baseURL` like `http://127.0.0.1:8080`; `token` an operator JWT.
-    public init(baseURL: String, token: String, client: HTTPClient = .shared) {
+    public init(baseURL: String, token: String, client: HTTPClient) {
         var url = baseURL
         while url.hasSuffix("/") { url.removeLast() }
         self.baseURL = url
@@ -109,7 +110,7 @@ public struct HTTPFleetAPI: FleetAPI {
             status = Int(response.status.code)
             body = try await response.body.collect(upTo: maxBody)
         } catch {
-            throw .unreachable("\(Self.describe(error)) (\(baseURL))")
+            throw transportFailure(error)
         }
         let data = Data(buffer: body)
         guard (200..<300).contains(status) else { throw Self.refusal(status: status, body: data) }
@@ -126,6 +127,24 @@ public struct HTTPFleetAPI: FleetAPI {
             return .server(status: status, code: error.error.code, message: error.error.message)
         }
         return .server(status: status, code: "http_\(status)", message: String(decoding: data.prefix(200), as: UTF8.self))
+    }
+
+    /// A client for operator calls under `trust`; the caller keeps it for the process's life.
+    /// A refused connection fails the call at once rather than being retried until the call's
+    /// deadline, so "server down" is an answer in a second, and retries stay the caller's.
+    public static func makeClient(trust: TrustSettings) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(tlsConfiguration: trust.forFleetServer)
+        configuration.timeout.connect = .seconds(5)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// What a failed call stands for: a certificate that did not verify, or an unreachable server.
+    func transportFailure(_ error: any Error) -> FleetAPIError {
+        if let failure = TLSFailure.classify(error, host: URL(string: baseURL)?.host ?? baseURL) {
+            return .untrusted(failure.description)
+        }
+        return .unreachable("\(Self.describe(error)) (\(baseURL))")
     }
 
     /// A short reason for a transport failure ("connection refused", "timed out").

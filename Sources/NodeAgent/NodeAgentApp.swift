@@ -49,7 +49,8 @@ public struct NodeAgentApp: Service {
         let doorbells = Doorbells()
         // The moment a call gets through after an outage, every loop retries at once.
         let link = LinkMonitor(onRestored: { doorbells.ringAll() })
-        let api = AgentAPI(transport: transport ?? HTTPClientTransport(baseURL: configuration.serverURL), link: link)
+        let api = AgentAPI(transport: transport ?? HTTPClientTransport(
+                baseURL: configuration.serverURL, client: HTTPClientTransport.agentClient(trust: configuration.trust)), link: link)
         let identity = IdentityManager(api: api, configuration: configuration, logger: logger)
         // Registration may wait for the server; a SIGTERM meanwhile ends it.
         let nodeId = try await cancelWhenGracefulShutdown { try await identity.nodeId() }
@@ -140,7 +141,7 @@ public struct NodeAgentApp: Service {
         let uploads = doorbells.uploads
         let reports = doorbells.reports
         let updater = AgentUpdater(
-            store: store, downloader: HTTPArtifactDownloader(serverURL: configuration.serverURL),
+            store: store, downloader: HTTPArtifactDownloader(serverURL: configuration.serverURL, trust: configuration.trust),
             token: { try await identity.token() }, restart: restart, stateDirectory: configuration.stateDirectory,
             healthTimeout: configuration.updateHealthTimeout, logger: logger)
         let executor = InvocationExecutor(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FleetClient
 import FleetConsole
+import FleetTLS
 import Foundation
 
 /// `fleet-tui`: the operator console. Reads AGENT_SVC_URL and FLEET_TOKEN; flags win.
@@ -10,7 +11,10 @@ struct FleetTUI: ParsableCommand {
         abstract: "Fleet operator console: nodes, commands, live logs, run, cancel, revoke.",
         discussion: """
             Configuration comes from the environment (AGENT_SVC_URL, FLEET_TOKEN); flags override it. \
-            Prefer the environment for the token: flags are visible in the process list.
+            Prefer the environment for the token: flags are visible in the process list. Over https the \
+            server's certificate is checked against the system trust store, or only the PEM bundle in \
+            FLEET_CA_FILE when set; plain http to a host that is not loopback needs ALLOW_INSECURE_HTTP=1 \
+            (exit 78 otherwise).
             """)
 
     @Option(name: .customLong("agent-svc-url"), help: "agent-svc base URL (AGENT_SVC_URL, default http://127.0.0.1:8080).")
@@ -37,7 +41,19 @@ struct FleetTUI: ParsableCommand {
             throw ValidationError("AGENT_SVC_URL must start with http:// or https:// (got \(url))")
         }
         guard refresh >= 0.2 else { throw ValidationError("--refresh must be at least 0.2 seconds") }
-        let api = HTTPFleetAPI(baseURL: url, token: token)
+        let trust: TrustSettings
+        do {
+            if let refusal = PlainHTTPPolicy.refusal(
+                url: url, variable: "AGENT_SVC_URL", allowInsecure: PlainHTTPPolicy.allowsInsecure(environment))
+            {
+                throw ConfigurationRefused(message: refusal)
+            }
+            trust = try TrustSettings.fromEnvironment(environment)
+        } catch {
+            FileHandle.standardError.write(Data("fleet-tui: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+        let api = HTTPFleetAPI(baseURL: url, token: token, client: HTTPFleetAPI.makeClient(trust: trust))
         StopSignals.install()
         let terminal: CursesTerminal
         do {
@@ -49,6 +65,12 @@ struct FleetTUI: ParsableCommand {
         let app = ConsoleApp(terminal: terminal, api: api, serverURL: url, pollInterval: .milliseconds(Int(refresh * 1000)))
         app.run()
     }
+}
+
+/// A setting the console will not run with; printed as its message.
+struct ConfigurationRefused: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }
 
 FleetTUI.main()

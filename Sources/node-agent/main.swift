@@ -15,6 +15,10 @@ struct NodeAgentCommand: AsyncParsableCommand {
             ENROLLMENT_TOKEN: flags are visible in the process list. Once registered, the identity file in \
             STATE_DIR (mode 0600) is reused and remembers the server URL.
 
+            Over https the server's certificate is checked against the system trust store, or only the PEM \
+            bundle in FLEET_CA_FILE when set. A plain http:// AGENT_SVC_URL to a host that is not loopback is \
+            refused unless ALLOW_INSECURE_HTTP=1.
+
             Exit status: 0 after SIGTERM/SIGINT; 78 when the configuration or the node's identity is refused \
             (restarting will not help); 1 otherwise.
             """,

@@ -41,6 +41,29 @@ struct ReadTests {
         #expect(decoded.nodes.map(\.nodeId) == ["edge-1", "edge-22"])
     }
 
+    @Test("plain http off loopback and an unusable CA bundle are refused before any call, exit 78")
+    func refusedConfiguration() async throws {
+        let api = Self.nodes()
+        let plain = await fleet(["nodes"], api: api, environment: ["FLEET_TOKEN": "t", "AGENT_SVC_URL": "http://10.1.2.3:8080"])
+        #expect(plain.status == 78)
+        #expect(plain.output.err.contains("ALLOW_INSECURE_HTTP=1"))
+        let optedIn = await fleet(
+            ["nodes"], api: api, environment: ["FLEET_TOKEN": "t", "AGENT_SVC_URL": "http://10.1.2.3:8080", "ALLOW_INSECURE_HTTP": "1"])
+        #expect(optedIn.status == 0)
+        let badCA = await fleet(["nodes"], api: api, environment: ["FLEET_TOKEN": "t", "FLEET_CA_FILE": "/nonexistent/ca.pem"])
+        #expect(badCA.status == 78)
+        #expect(badCA.output.err == "fleet: FLEET_CA_FILE /nonexistent/ca.pem cannot be used: no such file, or not readable by this user\n")
+    }
+
+    @Test("a certificate that does not verify is one line and no retry")
+    func untrustedServer() async throws {
+        let api = Self.nodes()
+        api.update { $0.failAll = .untrusted("TLS: the certificate of gw did not verify: it is not issued for gw") }
+        let run = await fleet(["nodes"], api: api)
+        #expect(run.status == 1)
+        #expect(run.output.err == "fleet: list nodes failed: TLS: the certificate of gw did not verify: it is not issued for gw\n")
+    }
+
     @Test("a failing call is one line on stderr naming the step, exit 1")
     func oneLineErrors() async throws {
         let api = Self.nodes()

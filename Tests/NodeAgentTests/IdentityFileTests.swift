@@ -60,8 +60,27 @@ struct IdentityFileTests {
         #expect(throws: Never.self) { try configuration.validate() }
         configuration.serverURL = "ftp://nope"
         #expect(throws: AgentError.self) { try configuration.validate() }
-        configuration.serverURL = "http://ok:1"
+        configuration.serverURL = "http://127.0.0.1:1"
         configuration.nodeId = "bad id;rm"
         #expect(throws: AgentError.self) { try configuration.validate() }
+    }
+
+    @Test func plainHTTPOffLoopbackNeedsTheOptInAndTheCABundleMustLoad() throws {
+        let base = ["STATE_DIR": "/tmp/fleet-config-\(UUID().uuidString)", "AGENT_SVC_URL": "http://10.20.30.40:8080"]
+        #expect {
+            try AgentConfiguration.resolve(AgentSettings(), environment: base)
+        } throws: { error in
+            "\(error)".contains("ALLOW_INSECURE_HTTP=1")
+        }
+        let allowed = try AgentConfiguration.resolve(AgentSettings(), environment: base.merging(["ALLOW_INSECURE_HTTP": "1"]) { $1 })
+        #expect(allowed.allowInsecureHTTP)
+        let tls = try AgentConfiguration.resolve(AgentSettings(), environment: base.merging(["AGENT_SVC_URL": "https://10.20.30.40"]) { $1 })
+        #expect(tls.trust.caFile == nil)
+        #expect {
+            try AgentConfiguration.resolve(
+                AgentSettings(), environment: base.merging(["AGENT_SVC_URL": "https://h", "FLEET_CA_FILE": "/nonexistent/ca.pem"]) { $1 })
+        } throws: { error in
+            "\(error)".contains("FLEET_CA_FILE /nonexistent/ca.pem cannot be used")
+        }
     }
 }

@@ -110,6 +110,9 @@ public struct ServiceConfiguration: Sendable {
     public var requestedMaxConnections: Int?
     /// After SIGTERM, requests still open this long are cut off and the process exits.
     public var shutdownGraceSeconds: Int = 10
+    /// `TLS_CERT_FILE` and `TLS_KEY_FILE`: HTTPS with these PEM files (re-read on SIGHUP);
+    /// nil serves plain HTTP, for behind Kong or on loopback.
+    public var tls: TLSFiles?
 
     public init(database: DatabaseSettings, signingSecret: String, enrollmentToken: String?) {
         self.database = database
@@ -150,6 +153,12 @@ public struct ServiceConfiguration: Sendable {
         config.edge.idleTimeout = .seconds(Int64(try int(env, "HTTP_IDLE_TIMEOUT_SEC") ?? max(90, config.maxWaitSeconds + 30)))
         config.requestedMaxConnections = try int(env, "MAX_CONNECTIONS")
         config.shutdownGraceSeconds = try int(env, "SHUTDOWN_GRACE_SEC") ?? config.shutdownGraceSeconds
+        switch (nonEmpty(env, "TLS_CERT_FILE"), nonEmpty(env, "TLS_KEY_FILE")) {
+        case (let certificate?, let key?): config.tls = TLSFiles(certificate: certificate, key: key)
+        case (nil, nil): break
+        case (nil, _?): throw .invalid(name: "TLS_CERT_FILE", reason: "must be set with TLS_KEY_FILE (HTTPS needs both)")
+        case (_?, nil): throw .invalid(name: "TLS_KEY_FILE", reason: "must be set with TLS_CERT_FILE (HTTPS needs both)")
+        }
         guard config.edge.idleTimeout > .seconds(Int64(config.maxWaitSeconds)) else {
             throw .invalid(name: "HTTP_IDLE_TIMEOUT_SEC", reason: "must be longer than the longest long-poll (\(config.maxWaitSeconds) s)")
         }
@@ -172,9 +181,24 @@ public struct ServiceConfiguration: Sendable {
         return (config, logger)
     }
 
+    private static func nonEmpty(_ env: [String: String], _ name: String) -> String? {
+        env[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     private static func int(_ env: [String: String], _ name: String) throws(ConfigurationError) -> Int? {
         guard let text = env[name], !text.isEmpty else { return nil }
         guard let value = Int(text), value > 0 else { throw .invalid(name: name, reason: "expected a positive integer") }
         return value
+    }
+}
+
+/// The PEM files agent-svc serves HTTPS with: the certificate (its chain after it) and the key.
+public struct TLSFiles: Sendable, Equatable {
+    public var certificate: String
+    public var key: String
+
+    public init(certificate: String, key: String) {
+        self.certificate = certificate
+        self.key = key
     }
 }

@@ -6,15 +6,18 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import NIOSSL
 
 /// The HTTP/1.1 connection agent-svc serves: Hummingbird's, with a ``RequestGuard`` between
 /// the HTTP codec and the application, and a ``FirstByteWatch`` in front of the decoder so the
-/// guard knows when a request's headers began to arrive.
+/// guard knows when a request's headers began to arrive; with a certificate, TLS under both.
 struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
 
     let responder: HTTPChannelHandler.Responder
     let limits: EdgeLimits
+    /// HTTPS with the certificate current when the connection opened; nil is plain HTTP.
+    var certificate: ServerCertificate?
 
     private var http1: HTTP1Channel {
         let limits = self.limits
@@ -31,7 +34,13 @@ struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         do {
+            // The watch sees the raw bytes, so the header timeout runs from the first byte of
+            // the TLS handshake: a client that stalls in the handshake is closed like one that
+            // stalls in its headers.
             try channel.pipeline.syncOperations.addHandler(FirstByteWatch())
+            if let certificate {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: certificate.current))
+            }
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }

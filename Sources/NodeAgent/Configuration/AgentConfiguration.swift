@@ -1,4 +1,5 @@
 import FleetProtocol
+import FleetTLS
 import Foundation
 
 /// Everything the agent needs to run, read from the environment and command-line flags.
@@ -31,6 +32,10 @@ public struct AgentConfiguration: Sendable {
     public var updateHealthTimeout: Duration = .seconds(60)
     /// How output is uploaded (`AGENT_UPLOAD_FORMAT`): binary batches, or the JSON of the seed.
     public var uploadFormat: UploadFormat = .binary
+    /// Which certificates vouch for agent-svc and artifact hosts (`FLEET_CA_FILE`).
+    public var trust: TrustSettings = .system
+    /// `ALLOW_INSECURE_HTTP=1`: plain http to a host that is not loopback is allowed.
+    public var allowInsecureHTTP = false
 
     public init(
         serverURL: String, enrollmentToken: String? = nil, nodeId: String? = nil, nodeAttrs: [String: String] = [:],
@@ -58,6 +63,9 @@ public struct AgentConfiguration: Sendable {
             scheme == "http" || scheme == "https", url.host != nil
         else {
             throw .invalidConfiguration("AGENT_SVC_URL must be an http(s) URL, got '\(serverURL.prefix(200))'")
+        }
+        if let refusal = PlainHTTPPolicy.refusal(url: serverURL, variable: "AGENT_SVC_URL", allowInsecure: allowInsecureHTTP) {
+            throw .invalidConfiguration(refusal)
         }
         if let nodeId, !FleetValidation.isValidNodeId(nodeId) {
             throw .invalidConfiguration(

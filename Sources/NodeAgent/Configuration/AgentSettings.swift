@@ -1,3 +1,4 @@
+import FleetTLS
 import Foundation
 
 /// What the command line said; nil means "not given", so the environment decides.
@@ -18,7 +19,7 @@ public struct AgentSettings: Sendable {
 extension AgentConfiguration {
     /// The configuration from flags over the environment (`AGENT_SVC_URL`, `ENROLLMENT_TOKEN`,
     /// `NODE_ID`, `NODE_ATTRS`, `STATE_DIR`, `AGENT_PARALLELISM`, `AGENT_BUFFER_CAP`,
-    /// `AGENT_UPDATE_HEALTH_TIMEOUT`, `AGENT_UPLOAD_FORMAT`), validated; a registered node remembers its server URL.
+    /// `AGENT_UPDATE_HEALTH_TIMEOUT`, `AGENT_UPLOAD_FORMAT`, `FLEET_CA_FILE`, `ALLOW_INSECURE_HTTP`), validated; a registered node remembers its server URL.
     public static func resolve(_ flags: AgentSettings, environment: [String: String]) throws(AgentError) -> AgentConfiguration {
         func value(_ flag: String?, _ name: String) -> String? {
             (flag ?? environment[name]).flatMap { $0.isEmpty ? nil : $0 }
@@ -55,6 +56,12 @@ extension AgentConfiguration {
             }
             configuration.uploadFormat = format
         }
+        do {
+            configuration.trust = try TrustSettings.fromEnvironment(environment)
+        } catch {
+            throw .invalidConfiguration(error.description)
+        }
+        configuration.allowInsecureHTTP = PlainHTTPPolicy.allowsInsecure(environment)
         try configuration.validate()
         return configuration
     }

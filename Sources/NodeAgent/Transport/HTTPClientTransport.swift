@@ -1,7 +1,10 @@
 import AsyncHTTPClient
+import FleetTLS
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -38,10 +41,23 @@ public struct HTTPClientTransport: AgentTransport {
         public init() {}
     }
 
-    /// The agent's client, for the life of the process (a shared client is never shut down).
-    static let agentClient = makeClient(LinkSettings())
+    /// The agent's clients, one per trust setting, for the life of the process (a shared
+    /// client is never shut down).
+    private static let clients = Mutex<[String: HTTPClient]>([:])
+
+    /// The process's client for agent-svc under `trust`.
+    public static func agentClient(trust: TrustSettings) -> HTTPClient {
+        clients.withLock { clients in
+            let key = trust.caFile ?? ""
+            if let client = clients[key] { return client }
+            let client = makeClient(LinkSettings(), tls: trust.forFleetServer)
+            clients[key] = client
+            return client
+        }
+    }
 
     let baseURL: String
+    let host: String
     let client: HTTPClient
 
     /// A transport talking to `baseURL` (scheme, host, port; a trailing slash is ignored).
@@ -49,12 +65,14 @@ public struct HTTPClientTransport: AgentTransport {
         var trimmed = baseURL
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         self.baseURL = trimmed
-        self.client = client ?? Self.agentClient
+        self.host = URL(string: trimmed)?.host ?? trimmed
+        self.client = client ?? Self.agentClient(trust: .system)
     }
 
     /// A client with `settings` on every connection it opens; the caller owns its shutdown.
-    public static func makeClient(_ settings: LinkSettings) -> HTTPClient {
+    public static func makeClient(_ settings: LinkSettings, tls: TLSConfiguration? = nil) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
+        configuration.tlsConfiguration = tls
         configuration.timeout.connect = .milliseconds(Int64(settings.connectTimeout.components.seconds * 1000))
         // Idle pooled connections are probed by keepalive; this only bounds how long one lingers.
         configuration.connectionPool.idleTimeout = .seconds(30)
@@ -100,7 +118,14 @@ public struct HTTPClientTransport: AgentTransport {
             httpRequest.body = .bytes(ByteBuffer(bytes: body))
         }
         let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
-        let response = try await client.execute(httpRequest, timeout: .milliseconds(milliseconds))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(httpRequest, timeout: .milliseconds(milliseconds))
+        } catch {
+            // A certificate that does not verify will not verify on the next try either: the
+            // log must say why in words, and the retry loop keeps going (a fixed CA file heals).
+            throw TLSFailure.classify(error, host: host) ?? error
+        }
         let buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
         return TransportResponse(status: Int(response.status.code), body: Data(buffer.readableBytesView))
     }

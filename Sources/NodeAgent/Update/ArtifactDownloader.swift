@@ -1,9 +1,11 @@
 import AsyncHTTPClient
 import Crypto
 import FleetProtocol
+import FleetTLS
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -41,22 +43,45 @@ public struct HTTPArtifactDownloader: ArtifactDownloading {
     let client: HTTPClient
     let timeout: Duration
 
-    public init(serverURL: String, client: HTTPClient = .shared, timeout: Duration = .seconds(600)) {
+    /// Artifacts from agent-svc are fetched under its trust (the private CA alone, when one is
+    /// set); from any other URL under the system store plus that CA.
+    let otherHosts: HTTPClient
+
+    public init(serverURL: String, trust: TrustSettings = .system, timeout: Duration = .seconds(600)) {
         var trimmed = serverURL
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         self.serverURL = trimmed
-        self.client = client
+        self.client = HTTPClientTransport.agentClient(trust: trust)
+        self.otherHosts = Self.downloadClient(trust: trust)
         self.timeout = timeout
+    }
+
+    private static let clients = Mutex<[String: HTTPClient]>([:])
+
+    /// One client per trust setting for the process's life (never shut down).
+    static func downloadClient(trust: TrustSettings) -> HTTPClient {
+        clients.withLock { clients in
+            let key = trust.caFile ?? ""
+            if let client = clients[key] { return client }
+            var configuration = HTTPClient.Configuration(tlsConfiguration: trust.forOtherHosts)
+            configuration.timeout.connect = .seconds(10)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            clients[key] = client
+            return client
+        }
     }
 
     public func download(_ source: ArtifactSource, to path: String, token: String) async throws(UpdateError) -> DownloadedFile {
         var request: HTTPClientRequest
+        let client: HTTPClient
         switch source {
         case .artifact(let id):
             request = HTTPClientRequest(url: serverURL + FleetPaths.artifactContent(id))
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            client = self.client
         case .url(let url):
             request = HTTPClientRequest(url: url)
+            client = otherHosts
         }
         request.headers.add(name: "User-Agent", value: "node-agent/\(NodeAgentVersion.current)")
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o700)
@@ -88,7 +113,8 @@ public struct HTTPArtifactDownloader: ArtifactDownloading {
         } catch let error as UpdateError {
             throw error
         } catch {
-            throw .download("\(error)")
+            let host = URL(string: request.url)?.host ?? request.url
+            throw .download(TLSFailure.classify(error, host: host)?.description ?? "\(error)")
         }
     }
 

@@ -42,10 +42,12 @@ struct TestFleet: Sendable {
 
     /// Runs `body` against a fresh app, with the app's parts (its notifier, its database pool).
     func run<T: Sendable>(
-        _ mode: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol, AgentServiceParts) async throws -> T
+        _ mode: TestingSetup = .router, certificate: ServerCertificate? = nil,
+        _ body: @Sendable (any TestClientProtocol, AgentServiceParts) async throws -> T
     ) async throws -> T {
         let client = PostgresClient(configuration: configuration.database.clientConfiguration, backgroundLogger: logger)
-        let (app, parts) = buildApplication(configuration: configuration, logger: logger, tokens: tokens, client: client, clock: clock)
+        let (app, parts) = buildApplication(
+            configuration: configuration, logger: logger, tokens: tokens, client: client, certificate: certificate, clock: clock)
         return try await app.test(mode) { client in try await body(client, parts) }
     }
 
