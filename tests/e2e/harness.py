@@ -21,6 +21,8 @@ _SCRUBBED_PREFIXES = ("DB_", "JWT_", "ENROLLMENT", "AGENT_", "NODE_", "FLEET_", 
 _SCRUBBED_NAMES = {
     "DATABASE_URL", "PORT", "HOST", "STATE_DIR", "LOG_LEVEL", "MIGRATIONS_DIR", "LEASE_SEC",
     "DELIVERY_TIMEOUT_SEC", "ONLINE_WINDOW_SEC", "LOST_AFTER_SEC", "MAX_BODY_BYTES",
+    # TLS: a shell's certificate or opt-in must not turn every test's agent-svc or agent into another one.
+    "TLS_CERT_FILE", "TLS_KEY_FILE", "ALLOW_INSECURE_HTTP",
 }
 
 
