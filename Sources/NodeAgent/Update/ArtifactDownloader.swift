@@ -65,6 +65,9 @@ public struct HTTPArtifactDownloader: ArtifactDownloading {
             if let client = clients[key] { return client }
             var configuration = HTTPClient.Configuration(tlsConfiguration: trust.forOtherHosts)
             configuration.timeout.connect = .seconds(10)
+            // A refused connection or a certificate that does not verify fails the download at
+            // once (with its reason) instead of being retried until the connect timeout.
+            configuration.connectionPool.retryConnectionEstablishment = false
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             clients[key] = client
             return client
