@@ -26,7 +26,7 @@ extension CommandQueue {
             let rows = try await connection.rows(
                 """
                 WITH current AS (
-                    SELECT node_id, poll_seq, now() + make_interval(secs => \(leaseSeconds)) AS lease_until
+                    SELECT 1::bigint AS n, node_id, poll_seq, now() + make_interval(secs => \(leaseSeconds)) AS lease_until
                     FROM nodes WHERE node_id = \(nodeId)
                 ), slots AS (
                     SELECT c.command_id FROM commands c
@@ -34,14 +34,14 @@ extension CommandQueue {
                       AND (SELECT count(*) FROM invocations f
                            WHERE f.command_id = c.command_id AND f.state IN ('delivered', 'running')) < c.max_concurrency
                 ), claimable AS (
-                    SELECT command_id, node_id FROM invocations
+                    SELECT 1::bigint AS n, command_id, node_id FROM invocations
                     WHERE node_id = \(nodeId) AND command_id IN (SELECT command_id FROM slots) AND state = 'queued'
                       AND deliver_by > now() AND NOT cancel_requested
                     FOR UPDATE SKIP LOCKED
                 )
                 \(unescaped: Self.claimAndAnswer)
                 """, logger: database.logger)
-            return try Self.decodeClaim(rows)?.response.assignments ?? []
+            return try Self.decodeClaims(rows, polls: 1)[0]?.response.assignments ?? []
         }
     }
 

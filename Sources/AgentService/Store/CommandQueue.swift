@@ -19,12 +19,15 @@ struct CommandQueue: Sendable {
     let deliveryTimeoutSeconds: Int
     /// Groups concurrent status reports into one statement.
     let reports: StatusBatcher
+    /// Groups the claims of polls woken together into one statement.
+    let claims: ClaimBatcher
 
     init(database: Database, leaseSeconds: Int, deliveryTimeoutSeconds: Int) {
         self.database = database
         self.leaseSeconds = leaseSeconds
         self.deliveryTimeoutSeconds = deliveryTimeoutSeconds
         reports = StatusBatcher(database: database)
+        claims = ClaimBatcher(database: database, leaseSeconds: leaseSeconds)
     }
 
     /// Longest delivery window a command may ask for.

@@ -28,7 +28,7 @@ extension CommandQueue {
             WITH current AS (
                 UPDATE nodes SET last_seen_at = now(), agent_version = COALESCE($3, agent_version), poll_seq = poll_seq + 1
                 WHERE node_id = $1 AND revoked_at IS NULL AND token_version = $2
-                RETURNING node_id, poll_seq, now() + make_interval(secs => $4) AS lease_until
+                RETURNING 1::bigint AS n, node_id, poll_seq, now() + make_interval(secs => $4) AS lease_until
             ), lost AS (
                 UPDATE invocations SET state = 'lost', finished_at = now(), reason = $5
                 WHERE node_id IN (SELECT node_id FROM current) AND state = 'running'
@@ -39,7 +39,7 @@ extension CommandQueue {
                 WHERE node_id IN (SELECT node_id FROM current) AND state = 'delivered'
                   AND command_id = ANY($6::uuid[])
             ), claimable AS (
-                SELECT command_id, node_id FROM invocations
+                SELECT 1::bigint AS n, command_id, node_id FROM invocations
                 WHERE node_id = $1 AND EXISTS (SELECT 1 FROM current) AND deliver_by > now() AND NOT cancel_requested
                   AND ((state = 'queued' AND NOT \(CommandQueue.isThrottled))
                        OR (state = 'delivered' AND COALESCE(NOT (command_id = ANY($6::uuid[])), lease_expires_at < now())))
@@ -98,33 +98,48 @@ extension CommandQueue {
         }
     }
 
-    /// A later attempt of a poll, while `pollSeq` is still the node's newest poll.
+    /// Later attempts of polls woken together (``ClaimBatcher``), one row of `polls` each: every
+    /// poll whose `poll_seq` is still its node's newest claims up to `limit` of its node's work.
+    /// `LATERAL` keeps the limit per node and `SKIP LOCKED` per row, so a batch claims what the
+    /// same polls would have claimed one statement each.
     struct ClaimAgainStatement: HotStatement {
         static let name = "fleet_claim_again"
-        static let bindingDataTypes: [PostgresDataType] = [.text, .int8, .int8, .int8]
+        static let bindingDataTypes: [PostgresDataType] = [.textArray, .int8Array, .int8, .int8]
         static let sql = """
-            WITH current AS (
-                SELECT node_id, poll_seq, now() + make_interval(secs => $3) AS lease_until
-                FROM nodes WHERE node_id = $1 AND poll_seq = $2
+            WITH polls AS (
+                SELECT p.node_id, p.poll_seq, p.n FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS p(node_id, poll_seq, n)
+            ), current AS (
+                SELECT p.n, nd.node_id, nd.poll_seq, now() + make_interval(secs => $3) AS lease_until
+                FROM polls p JOIN nodes nd ON nd.node_id = p.node_id AND nd.poll_seq = p.poll_seq
             ), claimable AS (
-                SELECT command_id, node_id FROM invocations
-                WHERE node_id = $1 AND EXISTS (SELECT 1 FROM current) AND deliver_by > now() AND NOT cancel_requested
-                  AND ((state = 'queued' AND NOT \(CommandQueue.isThrottled)) OR (state = 'delivered' AND lease_expires_at < now()))
-                ORDER BY created_at LIMIT $4
-                FOR UPDATE SKIP LOCKED
+                SELECT cur.n, w.command_id, w.node_id
+                FROM current cur CROSS JOIN LATERAL (
+                    SELECT command_id, node_id FROM invocations
+                    WHERE node_id = cur.node_id AND deliver_by > now() AND NOT cancel_requested
+                      AND ((state = 'queued' AND NOT \(CommandQueue.isThrottled)) OR (state = 'delivered' AND lease_expires_at < now()))
+                    ORDER BY created_at LIMIT $4
+                    FOR UPDATE SKIP LOCKED
+                ) w
             )
             \(CommandQueue.claimAndAnswer)
             """
 
-        var nodeId: String
-        var pollSeq: Int64
+        var nodeIds: [String]
+        var pollSeqs: [Int64]
         var leaseSeconds: Int
         var limit: Int
 
+        init(_ polls: [(nodeId: String, pollSeq: Int64)], leaseSeconds: Int, limit: Int) {
+            nodeIds = polls.map(\.nodeId)
+            pollSeqs = polls.map(\.pollSeq)
+            self.leaseSeconds = leaseSeconds
+            self.limit = limit
+        }
+
         func makeBindings() throws -> PostgresBindings {
             var bindings = PostgresBindings(capacity: 4)
-            try bindings.append(nodeId)
-            try bindings.append(pollSeq)
+            try bindings.append(nodeIds)
+            try bindings.append(pollSeqs)
             try bindings.append(leaseSeconds)
             try bindings.append(limit)
             return bindings

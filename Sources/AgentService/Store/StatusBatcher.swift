@@ -2,12 +2,8 @@ import FleetProtocol
 import Foundation
 import PostgresNIO
 
-/// Writes status reports that arrive together in one statement (group commit). A report that
-/// arrives while no write is in flight is written at once, alone; reports that arrive while
-/// one is in flight wait for it and then go together, up to ``maxBatch``. No timer: at one
-/// report at a time this is one statement per report, as before; at 10,000 nodes finishing at
-/// once, each statement carries hundreds, so Postgres pays its per-statement cost (protocol,
-/// executor start-up, commit, WAL) once per batch and sends one NOTIFY per command per batch.
+/// Writes status reports that arrive together in one statement (``GroupCommit``), with one
+/// NOTIFY per command per batch.
 ///
 /// A batch is one ``CommandQueue/ReportStatement``, the statement a lone report runs too; what it
 /// cannot decide for a row (a repeat, an illegal transition, the end of a rollout-controlled
@@ -15,7 +11,7 @@ import PostgresNIO
 /// caller takes the single-report path. So does every row of a batch whose statement failed:
 /// one bad row must not fail its neighbours, and a deadlock with a bulk update (cancel, the
 /// reaper) is resolved by the single path's smaller footprint.
-actor StatusBatcher {
+struct StatusBatcher: Sendable {
     /// What the batch did with one report.
     enum Outcome: Sendable {
         /// Applied; the invocation's `cancel_requested` after the update.
@@ -28,52 +24,29 @@ actor StatusBatcher {
         case retryAlone
     }
 
-    private struct Pending {
-        var nodeId: String
-        var tokenVersion: Int
-        var change: CommandQueue.ReportedChange
-        var continuation: CheckedContinuation<Outcome, Never>
-    }
+    typealias Report = (nodeId: String, tokenVersion: Int, change: CommandQueue.ReportedChange)
 
     static let maxBatch = 512
 
-    private let database: Database
-    private var queued: [Pending] = []
-    private var writing = false
+    private let queue: GroupCommit<Report, Outcome>
 
     init(database: Database) {
-        self.database = database
+        queue = GroupCommit(maxBatch: Self.maxBatch) { batch in await Self.write(batch, to: database) }
     }
 
     func apply(nodeId: String, tokenVersion: Int, _ change: CommandQueue.ReportedChange) async -> Outcome {
-        await withCheckedContinuation { continuation in
-            queued.append(Pending(nodeId: nodeId, tokenVersion: tokenVersion, change: change, continuation: continuation))
-            guard !writing else { return }
-            writing = true
-            Task { await self.drain() }
-        }
+        await queue.submit((nodeId: nodeId, tokenVersion: tokenVersion, change: change))
     }
 
-    private func drain() async {
-        while !queued.isEmpty {
-            let batch = Array(queued.prefix(Self.maxBatch))
-            queued.removeFirst(batch.count)
-            let outcomes = await write(batch)
-            for (pending, outcome) in zip(batch, outcomes) { pending.continuation.resume(returning: outcome) }
-        }
-        writing = false
-    }
-
-    private func write(_ batch: [Pending]) async -> [Outcome] {
-        let statement = CommandQueue.ReportStatement(
-            batch.map { (nodeId: $0.nodeId, tokenVersion: $0.tokenVersion, change: $0.change) }, deferRolloutEnds: true)
+    private static func write(_ batch: [Report], to database: Database) async -> [Outcome] {
+        let statement = CommandQueue.ReportStatement(batch, deferRolloutEnds: true)
         var outcomes = [Outcome](repeating: .retryAlone, count: batch.count)
         guard let rows = try? await database.execute("report statuses", statement) else { return outcomes }
         for row in rows {
             guard let answer = try? CommandQueue.ReportStatement.Answer(row), (1...batch.count).contains(answer.position) else {
                 continue
             }
-            outcomes[answer.position - 1] = Self.outcome(of: answer)
+            outcomes[answer.position - 1] = outcome(of: answer)
         }
         return outcomes
     }
