@@ -105,6 +105,8 @@ let package = Package(
         ),
         // The agent's version in a data field that a release step can stamp into a built binary.
         .target(name: "CAgentVersionStamp"),
+        // glibc malloc settings for a small agent, applied at load time, and malloc_trim.
+        .target(name: "CMallocTuning"),
         .target(
             name: "NodeAgent",
             dependencies: [
@@ -112,6 +114,7 @@ let package = Package(
                 "FleetSupport",
                 "FleetTLS",
                 "CAgentVersionStamp",
+                "CMallocTuning",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),

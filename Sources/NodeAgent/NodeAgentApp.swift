@@ -65,7 +65,12 @@ public struct NodeAgentApp: Service {
             store: store, api: api, link: link, doorbells: doorbells, identity: identity, pendingUpdate: pendingUpdate,
             logger: logger)
         restart.onRequest { await group.triggerGracefulShutdown() }
-        logger.notice("node-agent started", metadata: ["version": "\(NodeAgentVersion.current)", "server": "\(configuration.serverURL)"])
+        logger.notice(
+            "node-agent started",
+            metadata: [
+                "version": "\(NodeAgentVersion.current)", "server": "\(configuration.serverURL)",
+                "malloc_tuned": "\(MemoryTuning.applied)",
+            ])
         try await group.run()
         logger.notice("node-agent stopped")
     }
@@ -159,7 +164,8 @@ public struct NodeAgentApp: Service {
             logger: logger, onCancelRequested: { await scheduler.cancel($0) })
         let uploader = ChunkUploader(
             api: api, identity: identity, store: store, wakeup: uploads, flushTimeout: configuration.shutdownFlushTimeout,
-            logger: logger, format: configuration.uploadFormat, onAcknowledged: { reports.ring() })
+            logger: logger, format: configuration.uploadFormat, onAcknowledged: { reports.ring() },
+            onDrained: { MemoryTuning.releaseFreeMemory() })
         let poller = WorkPoller(
             api: api, identity: identity, store: store, scheduler: scheduler, waitSeconds: configuration.pollWaitSeconds,
             logger: logger, wakeup: doorbells.polls, onRecorded: { reports.ring() },

@@ -1,6 +1,7 @@
 import FleetProtocol
 import FleetSupport
 import Foundation
+import Synchronization
 import Testing
 
 @testable import NodeAgent
@@ -14,7 +15,7 @@ struct ChunkUploaderTests {
         let uploader: ChunkUploader
         let id = UUID()
 
-        init() async throws {
+        init(onDrained: @escaping @Sendable () -> Void = {}) async throws {
             directory = try TemporaryDirectory()
             store = try AgentStore(directory: directory.path, bufferCap: 1 << 30)
             server = FakeAgentService()
@@ -23,7 +24,7 @@ struct ChunkUploaderTests {
             let identity = IdentityManager(api: api, configuration: configuration, logger: Fixtures.logger)
             uploader = ChunkUploader(
                 api: api, identity: identity, store: store, wakeup: Wakeup(), flushTimeout: .seconds(1), logger: Fixtures.logger,
-                retryBase: .milliseconds(10))
+                retryBase: .milliseconds(10), onDrained: onDrained)
             _ = try await store.record(Fixtures.assignment("true", id: id))
             // 10 chunks alternating streams, one of them not valid UTF-8
             var offsets: [LogStream: Int64] = [.stdout: 0, .stderr: 0]
@@ -56,6 +57,26 @@ struct ChunkUploaderTests {
         let stdout = harness.server.output(harness.id, .stdout)
         #expect(String(decoding: stdout, as: UTF8.self) == "chunk 0;chunk 2;chunk 4;chunk 6;chunk 8;")
         #expect(harness.server.output(harness.id, .stderr).starts(with: Array("chunk 1;".utf8) + [0xC3, 0x28, 0xFF]))
+    }
+
+    @Test("once the output has drained, the uploader says so once (the agent then returns free heap)")
+    func reportsDrainedOnce() async throws {
+        // setup
+        let drained = Mutex(0)
+        let harness = try await Harness(onDrained: { drained.withLock { $0 += 1 } })
+        defer { harness.directory.remove() }
+        // act
+        let loop = Task { try await harness.uploader.run() }
+        defer { loop.cancel() }
+        // check
+        #expect(await Fixtures.eventually { drained.withLock { $0 } == 1 })
+        #expect(try await harness.store.pendingChunkCount(harness.id) == 0)
+        #expect(MemoryTuning.applied == Self.defaultMalloc, "the load-time malloc settings apply unless the environment sets its own")
+    }
+
+    private static var defaultMalloc: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        return environment["MALLOC_ARENA_MAX"] == nil && environment["GLIBC_TUNABLES"] == nil
     }
 
     @Test func keepsChunksAndRetriesWhileTheServerIsUnreachable() async throws {

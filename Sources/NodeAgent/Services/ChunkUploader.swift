@@ -32,13 +32,17 @@ public final class ChunkUploader: Service {
     let maxInFlight: Int
     /// Called after an upload deleted chunks (a final report may now be due).
     let onAcknowledged: @Sendable () -> Void
+    /// Called when a round finds nothing left after rounds that delivered (the buffers of a
+    /// burst of output are free now).
+    let onDrained: @Sendable () -> Void
     private let loop: RetryLoop
     private let binary: Atomic<Bool>
 
     public init(
         api: AgentAPI, identity: IdentityManager, store: AgentStore, wakeup: Wakeup, flushTimeout: Duration,
         logger: Logger, retryBase: Duration = .milliseconds(500), clock: any Clock<Duration> = ContinuousClock(),
-        format: UploadFormat = .binary, maxInFlight: Int = 2, onAcknowledged: @escaping @Sendable () -> Void = {}
+        format: UploadFormat = .binary, maxInFlight: Int = 2, onAcknowledged: @escaping @Sendable () -> Void = {},
+        onDrained: @escaping @Sendable () -> Void = {}
     ) {
         self.api = api
         self.identity = identity
@@ -47,6 +51,7 @@ public final class ChunkUploader: Service {
         self.logger = logger
         self.maxInFlight = max(1, maxInFlight)
         self.onAcknowledged = onAcknowledged
+        self.onDrained = onDrained
         self.binary = Atomic(format == .binary)
         self.loop = RetryLoop(
             "upload", peer: "agent-svc", logger: logger, backoff: Backoff(base: retryBase), wakeup: wakeup, clock: clock)
@@ -55,7 +60,16 @@ public final class ChunkUploader: Service {
     public func run() async throws {
         var conflicts: [UUID: Int] = [:]
         // More may be waiting after a round that delivered something: go again at once.
-        try await loop.run { try await uploadRound(conflicts: &conflicts) ? .more : .idle }
+        var delivered = false
+        try await loop.run {
+            if try await uploadRound(conflicts: &conflicts) {
+                delivered = true
+                return .more
+            }
+            if delivered { onDrained() }
+            delivered = false
+            return .idle
+        }
         // Uploads what it can before the agent exits, bounded by the flush timeout.
         if let error = await loop.drain(within: flushTimeout, { try await uploadRound(conflicts: &conflicts) }) {
             let left = (try? await store.pendingChunkBytes()) ?? -1
