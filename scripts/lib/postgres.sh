@@ -4,11 +4,11 @@
 
 pg_bindir() {
     if command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/initdb" ]; then
-        pg_config --bindir; return
+        pg_config --bindir; return 0
     fi
     local dir
     dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-    if [ -n "$dir" ] && [ -x "$dir/initdb" ]; then echo "$dir"; return; fi
+    if [ -n "$dir" ] && [ -x "$dir/initdb" ]; then echo "$dir"; return 0; fi
     echo "postgres: initdb not found (install the postgresql package)" >&2
     return 1
 }

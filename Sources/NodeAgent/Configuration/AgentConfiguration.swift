@@ -41,7 +41,7 @@ public struct AgentConfiguration: Sendable {
         serverURL: String, enrollmentToken: String? = nil, nodeId: String? = nil, nodeAttrs: [String: String] = [:],
         stateDirectory: String, parallelism: Int = 4, bufferCapBytes: Int64 = 256 * 1024 * 1024,
         pollWaitSeconds: Int = 25, killGracePeriod: Duration = .seconds(5), flushInterval: Duration = .milliseconds(250),
-        chunkSize: Int = 64 * 1024, shutdownFlushTimeout: Duration = .seconds(10)
+        chunkSize: Int = 256 * 1024, shutdownFlushTimeout: Duration = .seconds(10)
     ) {
         self.serverURL = serverURL
         self.enrollmentToken = enrollmentToken

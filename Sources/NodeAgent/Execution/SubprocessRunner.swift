@@ -123,8 +123,12 @@ public struct SubprocessRunner: ProcessRunner {
     }
 
     /// Returns once `pid` has exited, without reaping it (swift-subprocess reaps it).
+    ///
+    /// The pipes usually close because the process is exiting, a few microseconds before it
+    /// can be waited for: the first look again comes after 50 µs, not after a fixed step that
+    /// every short command would pay on its round trip.
     static func waitForExit(_ pid: pid_t) async {
-        var delay = Duration.milliseconds(5)
+        var delay = Duration.microseconds(50)
         while true {
             var info = siginfo_t()
             let rc = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)

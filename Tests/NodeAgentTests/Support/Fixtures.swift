@@ -18,7 +18,7 @@ enum Fixtures {
         AgentConfiguration(
             serverURL: "http://127.0.0.1:1", enrollmentToken: "enroll-secret", nodeId: "test-node", stateDirectory: directory,
             parallelism: 2, bufferCapBytes: cap, pollWaitSeconds: 1, killGracePeriod: .seconds(2),
-            flushInterval: .milliseconds(50), shutdownFlushTimeout: .seconds(5))
+            flushInterval: .milliseconds(50), chunkSize: 64 * 1024, shutdownFlushTimeout: .seconds(5))
     }
 
     static var logger: Logger {
