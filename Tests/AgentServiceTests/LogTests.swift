@@ -120,6 +120,40 @@ struct LogTests {
         }
     }
 
+    @Test("a page holds at most 4 MiB: the chunk that would pass it starts the next page")
+    func pageByteLimit() async throws {
+        let fleet = try await TestFleet.make()
+        try await fleet.run { client in
+            // setup: six chunks of 1 MiB, two per upload, then the final report
+            let (id, node, op) = try await fleet.deliveredRun(client)
+            let mebibyte = 1024 * 1024
+            for pair in 0..<3 {
+                let chunks = (0..<2).map { index in
+                    let number = pair * 2 + index
+                    return LogChunk(
+                        offset: Int64(number * mebibyte), stream: .stdout,
+                        data: String(repeating: String(number), count: mebibyte))
+                }
+                #expect(try await upload(client, node, id, chunks).status == .ok)
+            }
+            let report = StatusReport(
+                commandId: id, state: .succeeded, exitCode: 0, stdoutBytes: Int64(6 * mebibyte), stderrBytes: 0)
+            #expect(try await client.send(.post, "/v1/agents/status", token: node, json: report).status == .ok)
+            // act
+            let uri = "/v1/commands/\(id)/logs?node_id=edge-1&limit=1000"
+            let first = try await client.send(.get, uri, token: op).decode(LogPage.self)
+            let second = try await client.send(.get, uri + "&cursor=\(first.nextCursor)", token: op).decode(LogPage.self)
+            let one = try await client.send(.get, "/v1/commands/\(id)/logs?node_id=edge-1&limit=1", token: op).decode(LogPage.self)
+            // check
+            #expect(first.chunks.map(\.offset) == (0..<4).map { Int64($0 * mebibyte) })
+            #expect(!first.complete)
+            #expect(second.chunks.map(\.offset) == [Int64(4 * mebibyte), Int64(5 * mebibyte)])
+            #expect(second.chunks.map { $0.data.first } == ["4", "5"])
+            #expect(second.complete)
+            #expect(one.chunks.count == 1 && !one.complete)
+        }
+    }
+
     @Test("complete only once the invocation is terminal and every reported byte is stored")
     func completeness() async throws {
         let fleet = try await TestFleet.make()
