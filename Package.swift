@@ -173,6 +173,7 @@ let package = Package(
                 "FleetClient",
                 "FleetConsole",
                 "FleetTLS",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

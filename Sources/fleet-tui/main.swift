@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import FleetClient
 import FleetConsole
 import FleetTLS
@@ -53,7 +54,10 @@ struct FleetTUI: ParsableCommand {
             FileHandle.standardError.write(Data("fleet-tui: \(error)\n".utf8))
             throw ExitCode(78)
         }
-        let api = HTTPFleetAPI(baseURL: url, token: token, client: HTTPFleetAPI.makeClient(trust: trust))
+        let client = HTTPFleetAPI.makeClient(trust: trust)
+        // An HTTPClient must be shut down before it is released (debug builds trap otherwise).
+        defer { try? client.syncShutdown() }
+        let api = HTTPFleetAPI(baseURL: url, token: token, client: client)
         StopSignals.install()
         let terminal: CursesTerminal
         do {
