@@ -34,11 +34,17 @@ extension CommandQueue {
     /// or the token of an older generation; on a later attempt, a newer poll superseded this one.
     func claim(nodeId: String, _ attempt: PollAttempt, limit: Int = ClaimBatcher.limit) async throws -> (pollSeq: Int64, response: PollResponse)? {
         if case .checkIn(let tokenVersion, let agentVersion, let active) = attempt, active?.isEmpty ?? true {
-            let rows = try await database.execute(
-                "check in",
-                IdleCheckInStatement(nodeId: nodeId, tokenVersion: tokenVersion, agentVersion: agentVersion))
-            guard let row = rows.first else { return nil }
-            let (pollSeq, pending) = try row.decode((Int64, Bool).self)
+            var outcome = await checkIns.checkIn(nodeId: nodeId, tokenVersion: tokenVersion, agentVersion: agentVersion)
+            if case .retryAlone = outcome {
+                let rows = try await database.execute(
+                    "check in", IdleCheckInStatement([(nodeId: nodeId, tokenVersion: tokenVersion, agentVersion: agentVersion)]))
+                outcome = .refused
+                if let row = rows.first {
+                    let (_, pollSeq, pending) = try row.decode((Int, Int64, Bool).self)
+                    outcome = .checkedIn(pollSeq: pollSeq, pending: pending)
+                }
+            }
+            guard case .checkedIn(let pollSeq, let pending) = outcome else { return nil }
             if !pending { return (pollSeq, PollResponse(assignments: [], cancel: [])) }
             // Something is pending: the full check-in settles and claims it (taking a newer poll number).
         }

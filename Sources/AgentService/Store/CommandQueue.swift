@@ -21,6 +21,8 @@ struct CommandQueue: Sendable {
     let reports: StatusBatcher
     /// Groups the claims of polls woken together into one statement.
     let claims: ClaimBatcher
+    /// Groups idle check-ins that arrive together into one statement.
+    let checkIns: CheckInBatcher
 
     init(database: Database, leaseSeconds: Int, deliveryTimeoutSeconds: Int) {
         self.database = database
@@ -28,6 +30,7 @@ struct CommandQueue: Sendable {
         self.deliveryTimeoutSeconds = deliveryTimeoutSeconds
         reports = StatusBatcher(database: database)
         claims = ClaimBatcher(database: database, leaseSeconds: leaseSeconds)
+        checkIns = CheckInBatcher(database: database)
     }
 
     /// Longest delivery window a command may ask for.

@@ -69,31 +69,52 @@ extension CommandQueue {
         }
     }
 
-    /// The check-in of a node that lists nothing `active`: records it as seen, takes its next poll
-    /// number and says whether anything of it is pending (queued, delivered or running). When
-    /// nothing is, there is nothing to settle, claim or cancel, and this is the whole check-in:
-    /// one row of `nodes` updated in place and one probe of a partial index, where the full
-    /// check-in plans and runs a dozen nodes over `invocations` and `commands`. No row when the
-    /// token is not current.
+    /// The check-ins of nodes that list nothing `active` (``CheckInBatcher``; a lone one is a
+    /// batch of one): each is recorded as seen, takes its next poll number and learns whether
+    /// anything of it is pending (queued, delivered or running). When nothing is, there is
+    /// nothing to settle, claim or cancel, and this is the whole check-in: one row of `nodes`
+    /// updated in place and one probe of a partial index, where the full check-in plans and runs
+    /// a dozen nodes over `invocations` and `commands`. No row for a check-in whose token is not
+    /// current. A node must appear once per batch (a row updated twice in one statement is
+    /// updated once).
+    ///
+    /// PostgresNIO binds no NULL inside an array: an absent agent version has a `false` flag.
     struct IdleCheckInStatement: HotStatement {
         static let name = "fleet_idle_check_in"
-        static let bindingDataTypes: [PostgresDataType] = [.text, .int8, .text]
+        static let bindingDataTypes: [PostgresDataType] = [.textArray, .int8Array, .textArray, .boolArray]
         static let sql = """
-            UPDATE nodes SET last_seen_at = now(), agent_version = COALESCE($3, agent_version), poll_seq = poll_seq + 1
-            WHERE node_id = $1 AND revoked_at IS NULL AND token_version = $2
-            RETURNING poll_seq, EXISTS (
-                SELECT 1 FROM invocations WHERE node_id = $1 AND state IN ('queued', 'delivered', 'running'))
+            WITH c AS (
+                SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::bool[])
+                    WITH ORDINALITY AS c(node_id, token_version, agent_version, has_version, n)
+            ), seen AS (
+                UPDATE nodes nd SET last_seen_at = now(), poll_seq = nd.poll_seq + 1,
+                    agent_version = CASE WHEN c.has_version THEN c.agent_version ELSE nd.agent_version END
+                FROM c WHERE nd.node_id = c.node_id AND nd.revoked_at IS NULL AND nd.token_version = c.token_version
+                RETURNING c.n, nd.node_id, nd.poll_seq
+            )
+            SELECT s.n::int, s.poll_seq, EXISTS (
+                SELECT 1 FROM invocations WHERE node_id = s.node_id AND state IN ('queued', 'delivered', 'running'))
+            FROM seen s
             """
 
-        var nodeId: String
-        var tokenVersion: Int
-        var agentVersion: String?
+        var nodeIds: [String]
+        var tokenVersions: [Int64]
+        var agentVersions: [String]
+        var hasVersion: [Bool]
+
+        init(_ checkIns: [(nodeId: String, tokenVersion: Int, agentVersion: String?)]) {
+            nodeIds = checkIns.map(\.nodeId)
+            tokenVersions = checkIns.map { Int64($0.tokenVersion) }
+            agentVersions = checkIns.map { $0.agentVersion ?? "" }
+            hasVersion = checkIns.map { $0.agentVersion != nil }
+        }
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 3)
-            try bindings.append(nodeId)
-            try bindings.append(tokenVersion)
-            try bindings.append(agentVersion)
+            var bindings = PostgresBindings(capacity: 4)
+            try bindings.append(nodeIds)
+            try bindings.append(tokenVersions)
+            try bindings.append(agentVersions)
+            try bindings.append(hasVersion)
             return bindings
         }
     }
