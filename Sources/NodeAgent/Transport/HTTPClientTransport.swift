@@ -41,19 +41,9 @@ public struct HTTPClientTransport: AgentTransport {
         public init() {}
     }
 
-    /// The agent's clients, one per trust setting, for the life of the process (a shared
-    /// client is never shut down).
-    private static let clients = Mutex<[String: HTTPClient]>([:])
-
-    /// The process's client for agent-svc under `trust`.
+    /// The process's client for agent-svc under `trust` (``SharedHTTPClients``).
     public static func agentClient(trust: TrustSettings) -> HTTPClient {
-        clients.withLock { clients in
-            let key = trust.caFile ?? ""
-            if let client = clients[key] { return client }
-            let client = makeClient(LinkSettings(), tls: trust.forFleetServer)
-            clients[key] = client
-            return client
-        }
+        SharedHTTPClients.client(.fleetServer, trust: trust) { makeClient(LinkSettings(), tls: trust.forFleetServer) }
     }
 
     let baseURL: String

@@ -56,21 +56,15 @@ public struct HTTPArtifactDownloader: ArtifactDownloading {
         self.timeout = timeout
     }
 
-    private static let clients = Mutex<[String: HTTPClient]>([:])
-
-    /// One client per trust setting for the process's life (never shut down).
+    /// The process's client for artifact URLs on other hosts under `trust` (``SharedHTTPClients``).
     static func downloadClient(trust: TrustSettings) -> HTTPClient {
-        clients.withLock { clients in
-            let key = trust.caFile ?? ""
-            if let client = clients[key] { return client }
+        SharedHTTPClients.client(.otherHosts, trust: trust) {
             var configuration = HTTPClient.Configuration(tlsConfiguration: trust.forOtherHosts)
             configuration.timeout.connect = .seconds(10)
             // A refused connection or a certificate that does not verify fails the download at
             // once (with its reason) instead of being retried until the connect timeout.
             configuration.connectionPool.retryConnectionEstablishment = false
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-            clients[key] = client
-            return client
+            return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         }
     }
 
