@@ -36,17 +36,23 @@ struct CheckInBatcher: Sendable {
         var firsts: [Int] = []
         var seen: Set<String> = []
         for (index, checkIn) in batch.enumerated() where seen.insert(checkIn.nodeId).inserted { firsts.append(index) }
-        let statement = CommandQueue.IdleCheckInStatement(firsts.map { batch[$0] })
-        guard let rows = try? await database.execute("check in", statement) else { return outcomes }
-        var answered = outcomes
-        for index in firsts { answered[index] = .refused }
+        // A failure, or a row that cannot be read, must not turn into a refusal: the single path decides.
+        guard let answered = try? await run(firsts.map { batch[$0] }, on: database) else { return outcomes }
+        for (position, index) in firsts.enumerated() { outcomes[index] = answered[position] }
+        return outcomes
+    }
+
+    /// One statement for `checkIns`, whose nodes must be distinct: `checkedIn` or `refused` for each.
+    static func run(_ checkIns: [CheckIn], on database: Database) async throws -> [Outcome] {
+        let rows = try await database.execute("check in", CommandQueue.IdleCheckInStatement(checkIns))
+        var outcomes = [Outcome](repeating: .refused, count: checkIns.count)
         for row in rows {
-            // A row that cannot be read must not turn into a refusal: the single path decides.
-            guard let (position, pollSeq, pending) = try? row.decode((Int, Int64, Bool).self),
-                (1...firsts.count).contains(position)
-            else { return outcomes }
-            answered[firsts[position - 1]] = .checkedIn(pollSeq: pollSeq, pending: pending)
+            let (position, pollSeq, pending) = try row.decode((Int, Int64, Bool).self)
+            guard (1...checkIns.count).contains(position) else {
+                throw DatabaseError.unexpected(operation: "check in", detail: "answer for check-in \(position) of \(checkIns.count)")
+            }
+            outcomes[position - 1] = .checkedIn(pollSeq: pollSeq, pending: pending)
         }
-        return answered
+        return outcomes
     }
 }

@@ -36,13 +36,8 @@ extension CommandQueue {
         if case .checkIn(let tokenVersion, let agentVersion, let active) = attempt, active?.isEmpty ?? true {
             var outcome = await checkIns.checkIn(nodeId: nodeId, tokenVersion: tokenVersion, agentVersion: agentVersion)
             if case .retryAlone = outcome {
-                let rows = try await database.execute(
-                    "check in", IdleCheckInStatement([(nodeId: nodeId, tokenVersion: tokenVersion, agentVersion: agentVersion)]))
-                outcome = .refused
-                if let row = rows.first {
-                    let (_, pollSeq, pending) = try row.decode((Int, Int64, Bool).self)
-                    outcome = .checkedIn(pollSeq: pollSeq, pending: pending)
-                }
+                outcome = try await CheckInBatcher.run(
+                    [(nodeId: nodeId, tokenVersion: tokenVersion, agentVersion: agentVersion)], on: database)[0]
             }
             guard case .checkedIn(let pollSeq, let pending) = outcome else { return nil }
             if !pending { return (pollSeq, PollResponse(assignments: [], cancel: [])) }
