@@ -23,6 +23,13 @@ def call(method, path, body=None):
         return json.load(response)
 
 
+def uploads():
+    """Upload requests agent-svc stored so far (its /metrics), both body forms."""
+    with urllib.request.urlopen(url + "/metrics", timeout=30) as response:
+        text = response.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("fleet_log_uploads_total{"))
+
+
 def rss_mb():
     with open(f"/proc/{agent_pid}/status") as status:
         for line in status:
@@ -58,6 +65,7 @@ def one_run(label, cmd_tail, size):
     start = time.perf_counter(); subprocess.run(["sh", "-c", local_cmd], check=True); local_s = time.perf_counter() - start
     cmd = f"head -c {size} /dev/urandom {cmd_tail} | tee {tee}"
     sampler = RSSSampler(); sampler.start()
+    uploads_before = uploads()
     start = time.perf_counter()
     command_id = call("POST", "/v1/commands/submit", {"command_type": "RunCommand", "targets": [node],
                                                       "payload": {"cmd": cmd, "timeout_sec": 3600}})["command_id"]
@@ -76,6 +84,8 @@ def one_run(label, cmd_tail, size):
     print(f"{label}: {stored / 1e6:.0f} MB of output in Postgres {elapsed:.2f} s after submit: "
           f"{stored / 1e6 / elapsed:.1f} MB/s (state {invocation['state']}); the command alone takes {local_s:.2f} s; "
           f"node-agent peak RSS while streaming {sampler.peak:.1f} MB")
+    batches = uploads() - uploads_before
+    print(f"{label}: {batches:.0f} upload requests, {stored / max(batches, 1) / 1024:.0f} KiB each on average")
     expected = sha256_file(tee)
 
     # Raw output endpoint: one stream's bytes as they are stored.

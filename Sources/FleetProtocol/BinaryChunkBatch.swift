@@ -52,18 +52,51 @@ public enum BinaryChunkBatch {
     public static func encode<Bytes: Collection<UInt8>>(
         commandId: UUID, _ chunks: some Collection<(stream: LogStream, offset: Int64, bytes: Bytes)>
     ) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(encodedSize(chunks: chunks.count, chunkBytes: chunks.reduce(0) { $0 + $1.bytes.count }))
-        out += magic
-        withUnsafeBytes(of: commandId.uuid) { out += $0 }
-        append(UInt32(chunks.count), to: &out)
-        for chunk in chunks {
-            out.append(code(chunk.stream))
-            append(UInt64(bitPattern: chunk.offset), to: &out)
-            append(UInt32(chunk.bytes.count), to: &out)
-            out += chunk.bytes
+        var builder = Builder(
+            commandId: commandId, capacity: encodedSize(chunks: chunks.count, chunkBytes: chunks.reduce(0) { $0 + $1.bytes.count }))
+        for chunk in chunks { builder.append(stream: chunk.stream, offset: chunk.offset, bytes: Data(chunk.bytes)) }
+        return Array(builder.finish())
+    }
+
+    /// Builds a body chunk by chunk, so a sender can copy each chunk's bytes from where they
+    /// are kept straight into the body (one copy, no intermediate arrays).
+    public struct Builder: Sendable {
+        private var body: Data
+        private var count: UInt32 = 0
+
+        /// A batch of `commandId`; `capacity` is the expected size of the whole body.
+        public init(commandId: UUID, capacity: Int = 0) {
+            body = Data(capacity: max(capacity, headerSize))
+            body.append(contentsOf: magic)
+            withUnsafeBytes(of: commandId.uuid) { body.append(contentsOf: $0) }
+            Self.append(UInt32(0), to: &body)  // the count, set by finish()
         }
-        return out
+
+        /// Chunks appended so far.
+        public var chunkCount: Int { Int(count) }
+
+        /// Bytes of the body so far.
+        public var size: Int { body.count }
+
+        public mutating func append(stream: LogStream, offset: Int64, bytes: Data) {
+            body.append(code(stream))
+            Self.append(UInt64(bitPattern: offset), to: &body)
+            Self.append(UInt32(bytes.count), to: &body)
+            body.append(bytes)
+            count += 1
+        }
+
+        /// The finished body.
+        public consuming func finish() -> Data {
+            withUnsafeBytes(of: count.bigEndian) { count in
+                body.replaceSubrange(20..<headerSize, with: count)
+            }
+            return body
+        }
+
+        private static func append<I: FixedWidthInteger>(_ value: I, to out: inout Data) {
+            withUnsafeBytes(of: value.bigEndian) { out.append(contentsOf: $0) }
+        }
     }
 
     /// Parses a body into its command id and chunk frames, checking the framing only (chunk
@@ -100,10 +133,6 @@ public enum BinaryChunkBatch {
         case 2: .stderr
         default: nil
         }
-    }
-
-    private static func append<I: FixedWidthInteger>(_ value: I, to out: inout [UInt8]) {
-        withUnsafeBytes(of: value.bigEndian) { out += $0 }
     }
 
     private static func read<I: FixedWidthInteger>(_ type: I.Type, _ body: UnsafeRawBufferPointer, at offset: Int) -> I {

@@ -140,4 +140,65 @@ struct AgentStoreTests {
         #expect(try await store.markStarted(id) == false)
         #expect(try await store.finishIfNotStarted(id, outcome: FinalOutcome(state: .cancelled)) == false)
     }
+
+    @Test func chunksCutTogetherAreStoredAllOrNone() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try AgentStore(directory: directory.path, bufferCap: 1 << 20)
+        let id = UUID()
+        _ = try await store.record(Fixtures.assignment("true", id: id))
+        // one commit for both streams
+        try await store.appendChunks(id, [(.stdout, 0, Data("ab".utf8)), (.stderr, 0, Data("E".utf8)), (.stdout, 2, Data("cd".utf8))])
+        // a batch whose last chunk leaves a gap stores nothing of it
+        await #expect(throws: AgentStoreError.self) {
+            try await store.appendChunks(id, [(.stdout, 4, Data("e".utf8)), (.stdout, 9, Data("x".utf8))])
+        }
+        let chunks = try await store.pendingChunks(id, maxChunks: 10, maxBytes: 1 << 20)
+        #expect(chunks.map(\.offset) == [0, 0, 2])
+        #expect(chunks.map(\.stream) == [.stdout, .stderr, .stdout])
+        let invocation = try #require(try await store.invocation(id))
+        #expect(invocation.stdoutBytes == 4)
+        #expect(invocation.stderrBytes == 1)
+        #expect(store.budget.used == 5)
+        // the batch is retried whole and continues where the stored bytes end
+        try await store.appendChunks(id, [(.stdout, 4, Data("e".utf8))])
+        #expect(try await store.invocation(id)?.stdoutBytes == 5)
+    }
+
+    @Test func aPendingBatchHoldsTheSameChunksAsTheirBinaryUploadBody() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try AgentStore(directory: directory.path, bufferCap: 1 << 20)
+        let id = UUID()
+        _ = try await store.record(Fixtures.assignment("true", id: id))
+        let pieces: [(stream: LogStream, offset: Int64, bytes: Data)] = [
+            (.stdout, 0, Data(repeating: 0xFF, count: 300)), (.stderr, 0, Data("warn\n".utf8)), (.stdout, 300, Data([0, 1, 2])),
+        ]
+        try await store.appendChunks(id, pieces)
+        let first = try #require(try await store.pendingChunks(id, maxChunks: 1, maxBytes: .max).first)
+        // act: everything after the first chunk, and a byte limit smaller than any chunk
+        let batch = try await store.pendingBatch(id, after: first.seq, maxChunks: 10, maxBytes: 1 << 20)
+        let small = try await store.pendingBatch(id, maxChunks: 10, maxBytes: 10)
+        // check: the body is exactly what encoding the stored chunks gives
+        #expect(batch.chunks.map(\.stream) == [.stderr, .stdout])
+        #expect(batch.chunks.map(\.length) == [5, 3])
+        #expect(Array(batch.body) == BinaryChunkBatch.encode(commandId: id, Array(pieces.dropFirst())))
+        let decoded = try Array(batch.body).withUnsafeBytes { try BinaryChunkBatch.decode($0) }
+        #expect(decoded.commandId == id)
+        #expect(decoded.frames.map(\.offset) == [0, 300])
+        // a chunk larger than the limit still goes, alone
+        #expect(small.chunks.map(\.length) == [300])
+        #expect(Array(small.body) == BinaryChunkBatch.encode(commandId: id, [pieces[0]]))
+    }
+
+    @Test func aNewStoreHasSixteenKiBPagesAndCheckpointsEveryFourMiB() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try AgentStore(directory: directory.path, bufferCap: 1 << 20)
+        let (pageSize, checkpoint) = try await store.database.write { db in
+            (try Int.fetchOne(db, sql: "PRAGMA page_size"), try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint"))
+        }
+        #expect(pageSize == 16384)
+        #expect(checkpoint.map { $0 * 16384 } == 4 << 20, "the WAL must not outgrow the space reserve")
+    }
 }

@@ -81,13 +81,15 @@ struct InvocationExecutionTests {
         // act: play the uploader, freeing room chunk by chunk
         var received: [UInt8] = []
         while true {
+            // The phase first: once finished, every chunk is stored, so an empty read after it is the end.
+            let finished = try await store.invocation(id)?.phase == .finished
             let chunks = try await store.pendingChunks(id, maxChunks: 4, maxBytes: .max)
             for chunk in chunks where chunk.stream == .stdout {
                 #expect(chunk.offset == Int64(received.count))
                 received += chunk.bytes
             }
             try await store.deleteChunks(id, acknowledged: chunks.map { ($0.stream, $0.offset) })
-            if chunks.isEmpty, try await store.invocation(id)?.phase == .finished { break }
+            if chunks.isEmpty, finished { break }
             if chunks.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
         }
         // check: every byte arrived once

@@ -133,23 +133,44 @@ struct LogChunkStore: Sendable {
     /// Appends the plan's new chunks, moves the stream ends and wakes the readers.
     private func write(_ plan: ChunkPlan, commandId: UUID, nodeId: String, connection: PostgresConnection) async throws {
         guard !plan.fresh.isEmpty else { return }
-        let streams = plan.fresh.map { Self.streamCode($0.stream) }
-        let offsets = plan.fresh.map(\.offset)
-        let payloads = plan.fresh.map(\.bytes)
-        let logger = database.logger
-        // One statement: the rows, the stream ends and the readers' wake-up (one NOTIFY per batch).
-        try await connection.query(
-            """
-            WITH added AS (
-                INSERT INTO log_chunks (command_id, node_id, stream, byte_offset, data)
-                SELECT \(commandId), \(nodeId), s, o, d
-                FROM unnest(\(streams)::int2[], \(offsets)::int8[], \(payloads)::bytea[]) WITH ORDINALITY AS u(s, o, d, n)
-                ORDER BY n
-            )
-            UPDATE invocations SET stdout_stored = \(plan.ends[.stdout] ?? 0), stderr_stored = \(plan.ends[.stderr] ?? 0)
-            WHERE command_id = \(commandId) AND node_id = \(nodeId)
-            RETURNING pg_notify(\(CommandQueue.logsChannel), \(commandId.uuidString))
-            """, logger: logger)
+        try await connection.query(Self.insertStatement(plan, commandId: commandId, nodeId: nodeId), logger: database.logger)
+    }
+
+    /// One statement: the rows, the stream ends and the readers' wake-up (one NOTIFY per batch).
+    ///
+    /// The rows are a VALUES list with one bytea bind per chunk, not `unnest` of a bytea[]:
+    /// Postgres copied the array on receipt (`array_recv`, 8 % of its samples while ingesting)
+    /// and materialised the unnested rows in a tuplestore that spilled to a temporary file once
+    /// a batch passed `work_mem` (4 MiB batches do). A VALUES scan yields its rows in the order
+    /// listed, so `id` (the order readers follow) still counts the chunks in upload order.
+    static func insertStatement(_ plan: ChunkPlan, commandId: UUID, nodeId: String) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: 6 + 3 * plan.fresh.count)
+        binds.append(commandId)
+        binds.append(nodeId)
+        binds.append(plan.ends[.stdout] ?? 0)
+        binds.append(plan.ends[.stderr] ?? 0)
+        binds.append(CommandQueue.logsChannel)
+        binds.append(commandId.uuidString)
+        var rows: [String] = []
+        rows.reserveCapacity(plan.fresh.count)
+        for chunk in plan.fresh {
+            let at = binds.count
+            binds.append(streamCode(chunk.stream))
+            binds.append(chunk.offset)
+            binds.append(chunk.bytes)
+            rows.append("($1, $2, $\(at + 1)::int2, $\(at + 2)::int8, $\(at + 3)::bytea)")
+        }
+        return PostgresQuery(
+            unsafeSQL: """
+                WITH added AS (
+                    INSERT INTO log_chunks (command_id, node_id, stream, byte_offset, data)
+                    VALUES \(rows.joined(separator: ", "))
+                )
+                UPDATE invocations SET stdout_stored = $3, stderr_stored = $4
+                WHERE command_id = $1 AND node_id = $2
+                RETURNING pg_notify($5, $6)
+                """,
+            binds: binds)
     }
 
     static func streamCode(_ stream: LogStream) -> Int16 {

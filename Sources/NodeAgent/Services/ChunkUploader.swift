@@ -108,7 +108,7 @@ public final class ChunkUploader: Service {
 
     /// A batch on its way: its chunks and the request carrying them.
     private struct InFlight {
-        var chunks: [StoredChunk]
+        var chunks: [ChunkRef]
         var answer: Task<UploadLogsResponse, any Error>
         /// Sent while an earlier batch was unanswered: it may reach the server first and be
         /// refused as a gap; it is then sent again, not counted as a conflict.
@@ -127,13 +127,13 @@ public final class ChunkUploader: Service {
         var progressed = false
         while true {
             while window.count < maxInFlight, !exhausted {
-                let chunks = try await nextBatch(of: id, after: lastSeq)
-                guard let last = chunks.last else {
+                let next = try await nextBatch(of: id, after: lastSeq)
+                guard let last = next.chunks.last else {
                     exhausted = true
                     break
                 }
                 lastSeq = last.seq
-                let batch = InFlight(chunks: chunks, answer: try await send(chunks, of: id), behind: !window.isEmpty)
+                let batch = InFlight(chunks: next.chunks, answer: try await send(next, of: id), behind: !window.isEmpty)
                 window.append(batch)
             }
             guard !window.isEmpty else { return progressed }
@@ -160,26 +160,37 @@ public final class ChunkUploader: Service {
         }
     }
 
-    /// The oldest chunks of `id` after `seq`, sized for the upload form in use.
-    private func nextBatch(of id: UUID, after seq: Int64) async throws -> [StoredChunk] {
-        if binary.load(ordering: .relaxed) {
-            return try await store.pendingChunks(
-                id, after: seq, maxChunks: Self.maxChunksPerBinaryBatch, maxBytes: Self.maxBinaryBytesPerBatch)
+    /// The next batch to send, in the upload form in use.
+    private struct Outgoing {
+        var chunks: [ChunkRef]
+        var body: Body
+        enum Body {
+            case binary(Data)
+            case json([LogChunk])
         }
-        return Self.batch(try await store.pendingChunks(id, after: seq, maxChunks: Self.maxChunksPerBatch, maxBytes: Self.maxRawBytesPerBatch))
-            .map(\.stored)
+    }
+
+    /// The oldest chunks of `id` after `seq`, sized and encoded for the upload form in use.
+    private func nextBatch(of id: UUID, after seq: Int64) async throws -> Outgoing {
+        if binary.load(ordering: .relaxed) {
+            let batch = try await store.pendingBatch(
+                id, after: seq, maxChunks: Self.maxChunksPerBinaryBatch, maxBytes: Self.maxBinaryBytesPerBatch)
+            return Outgoing(chunks: batch.chunks, body: .binary(batch.body))
+        }
+        let batch = Self.batch(try await store.pendingChunks(id, after: seq, maxChunks: Self.maxChunksPerBatch, maxBytes: Self.maxRawBytesPerBatch))
+        return Outgoing(chunks: batch.map { $0.stored.ref }, body: .json(batch.map { $0.wire }))
     }
 
     /// Starts the request for one batch.
-    private func send(_ chunks: [StoredChunk], of id: UUID) async throws -> Task<UploadLogsResponse, any Error> {
+    private func send(_ batch: Outgoing, of id: UUID) async throws -> Task<UploadLogsResponse, any Error> {
         let token = try await identity.token()
-        guard binary.load(ordering: .relaxed) else {
-            let request = UploadLogsRequest(commandId: id, chunks: chunks.map(\.logChunk))
+        switch batch.body {
+        case .json(let chunks):
+            let request = UploadLogsRequest(commandId: id, chunks: chunks)
             return Task { [api] in try await api.uploadLogs(request, token: token) }
+        case .binary(let body):
+            return Task { [self] in try await sendBinary(body, token: token) }
         }
-        let pieces: [(stream: LogStream, offset: Int64, bytes: Data)] = chunks.map { ($0.stream, $0.offset, $0.bytes) }
-        let body = Data(BinaryChunkBatch.encode(commandId: id, pieces))
-        return Task { [self] in try await sendBinary(body, token: token) }
     }
 
     /// One binary batch. An agent-svc that predates binary uploads reads the body as JSON and
@@ -218,9 +229,9 @@ public final class ChunkUploader: Service {
 
     /// The chunks of `batch` the answer has a receipt for, and whether that is all of them.
     static func acknowledged(
-        _ batch: [StoredChunk], by answer: UploadLogsResponse
+        _ batch: [ChunkRef], by answer: UploadLogsResponse
     ) -> (chunks: [(stream: LogStream, offset: Int64)], complete: Bool) {
-        let sent = Set(batch.map { ChunkKey(stream: $0.stream, offset: $0.offset, length: $0.bytes.count) })
+        let sent = Set(batch.map { ChunkKey(stream: $0.stream, offset: $0.offset, length: $0.length) })
         let confirmed = Set(
             answer.receipts.map { ChunkKey(stream: $0.stream, offset: $0.offset, length: $0.length) }.filter(sent.contains))
         return (confirmed.map { (stream: $0.stream, offset: $0.offset) }, confirmed.count == sent.count)

@@ -9,27 +9,49 @@ extension AgentStore {
     /// full disk it throws ``AgentStoreError/stateDirectoryFull(freeBytes:)`` without touching
     /// the reserve: the caller holds the chunk and waits for room.
     public func appendChunk(_ commandId: UUID, stream: LogStream, offset: Int64, bytes: Data) async throws {
-        guard !bytes.isEmpty else { return }
-        let column = stream == .stdout ? "stdout_bytes" : "stderr_bytes"
+        try await appendChunks(commandId, [(stream, offset, bytes)])
+    }
+
+    /// Stores chunks cut in this order, all or none, in one transaction (the rules of
+    /// ``appendChunk(_:stream:offset:bytes:)`` for each). One commit for what a fast writer cut
+    /// while the previous commit ran, instead of one each.
+    public func appendChunks(_ commandId: UUID, _ chunks: [(stream: LogStream, offset: Int64, bytes: Data)]) async throws {
+        let chunks = chunks.filter { !$0.bytes.isEmpty }
+        guard !chunks.isEmpty else { return }
         let id = commandId.uuidString
-        let reusable = try await write(usingReserve: false) { db in
-            // Cached statements: these three were prepared again for every chunk, and GRDB's
-            // authorizer, called per column at each prepare, was ~4 % of the agent's samples
-            // while streaming.
-            let stored = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT \(column) FROM invocations WHERE command_id = ?"), arguments: [id])
-            guard let stored else { throw AgentStoreError.corrupt("chunk for unknown invocation \(id)") }
-            guard stored == offset else {
-                throw AgentStoreError.offsetMismatch(commandId: commandId, stream: stream, expected: stored, got: offset)
+        // Counted before the commit, not after: the uploader may read, send and delete the
+        // chunks before this call returns, and a count added after their removal would stay
+        // in the budget for good (the cap would then hold readers back with nothing stored).
+        let bytes = chunks.reduce(0) { $0 + Int64($1.bytes.count) }
+        budget.add(bytes)
+        let reusable: Int64
+        do {
+            reusable = try await write(usingReserve: false) { db in
+                // Cached statements: these were prepared again for every chunk, and GRDB's
+                // authorizer, called per column at each prepare, was ~4 % of the agent's samples
+                // while streaming.
+                let stored = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT stdout_bytes, stderr_bytes FROM invocations WHERE command_id = ?"), arguments: [id])
+                guard let stored else { throw AgentStoreError.corrupt("chunk for unknown invocation \(id)") }
+                var next: [LogStream: Int64] = [.stdout: stored[0], .stderr: stored[1]]
+                let insert = try db.cachedStatement(sql: "INSERT INTO chunks (command_id, stream, offset, data) VALUES (?, ?, ?, ?)")
+                for chunk in chunks {
+                    let expected = next[chunk.stream] ?? 0
+                    guard expected == chunk.offset else {
+                        throw AgentStoreError.offsetMismatch(commandId: commandId, stream: chunk.stream, expected: expected, got: chunk.offset)
+                    }
+                    try insert.execute(arguments: [id, chunk.stream.rawValue, chunk.offset, chunk.bytes])
+                    next[chunk.stream] = chunk.offset + Int64(chunk.bytes.count)
+                }
+                try db.cachedStatement(sql: "UPDATE invocations SET stdout_bytes = ?, stderr_bytes = ? WHERE command_id = ?")
+                    .execute(arguments: [next[.stdout], next[.stderr], id])
+                return try Self.freePageBytes(db)
             }
-            try db.cachedStatement(sql: "INSERT INTO chunks (command_id, stream, offset, data) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [id, stream.rawValue, offset, bytes])
-            try db.cachedStatement(sql: "UPDATE invocations SET \(column) = ? WHERE command_id = ?")
-                .execute(arguments: [offset + Int64(bytes.count), id])
-            return try Self.freePageBytes(db)
+        } catch {
+            budget.remove(bytes)
+            throw error
         }
         reusablePages.set(reusable)
-        budget.add(Int64(bytes.count))
     }
 
     /// Invocations that have chunks waiting, the one with the oldest chunk first.
@@ -60,6 +82,35 @@ extension AgentStore {
                     StoredChunk(seq: row["seq"], commandId: commandId, stream: stream, offset: row["offset"], bytes: bytes))
             }
             return chunks
+        }
+    }
+
+    /// The same chunks as ``pendingChunks(_:after:maxChunks:maxBytes:)``, already in a binary
+    /// upload body (``BinaryChunkBatch``): each chunk's bytes are copied once, from SQLite's
+    /// page straight into the body.
+    public func pendingBatch(_ commandId: UUID, after seq: Int64 = 0, maxChunks: Int, maxBytes: Int) async throws -> PendingBatch {
+        try await database.read { db in
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT seq, stream, offset, data FROM chunks WHERE command_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
+                arguments: [commandId.uuidString, seq, maxChunks])
+            var builder = BinaryChunkBatch.Builder(commandId: commandId, capacity: BinaryChunkBatch.headerSize + min(maxBytes, 8 << 20))
+            var chunks: [ChunkRef] = []
+            var total = 0
+            while let row = try rows.next() {
+                let streamText: String = row[1]
+                guard let stream = LogStream(rawValue: streamText) else { throw AgentStoreError.corrupt("bad stream \(streamText)") }
+                let ref = try row.withUnsafeData(atIndex: 3) { data -> ChunkRef? in
+                    let bytes = data ?? Data()
+                    if !chunks.isEmpty, total + bytes.count > maxBytes { return nil }
+                    let ref = ChunkRef(seq: row[0], stream: stream, offset: row[2], length: bytes.count)
+                    builder.append(stream: stream, offset: ref.offset, bytes: bytes)
+                    return ref
+                }
+                guard let ref else { break }
+                total += ref.length
+                chunks.append(ref)
+            }
+            return PendingBatch(chunks: chunks, body: builder.finish())
         }
     }
 

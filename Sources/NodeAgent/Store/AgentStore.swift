@@ -22,6 +22,8 @@ public final class AgentStore: Sendable {
     /// Default space kept free in the state directory besides the spare file: room for the WAL
     /// to grow between checkpoints and for the status writes of a full disk.
     public static let defaultSpaceReserve: Int64 = 4 << 20
+    /// WAL bytes after which SQLite checkpoints (and then reuses the WAL from its start).
+    static let walCheckpointBytes: Int64 = 4 << 20
     /// Default size of the spare file.
     public static let defaultReserveFile: Int64 = 2 << 20
 
@@ -42,7 +44,19 @@ public final class AgentStore: Sendable {
         // WAL + synchronous=NORMAL: a commit survives the agent being killed (-9) without an
         // fsync per chunk; only an OS crash or power cut can drop the last commits, and then the
         // server marks what the agent no longer knows `lost` instead of losing it silently.
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        //
+        // 16 KiB pages (for a store created by this version; an existing one keeps its size): a
+        // 256 KiB chunk is 16 pages instead of 64 in the WAL and in the checkpoint. Measured with
+        // SQLite alone, storing, reading and deleting 270 MB in such chunks took 0.68 s of CPU
+        // instead of 1.17 s, while a one-row update went from 17 to 21 µs (64 KiB: 0.83 s, 42 µs).
+        // The WAL is checkpointed every 4 MiB whatever the page size (SQLite counts pages: its
+        // default of 1000 would let a 16 KiB-page WAL grow to 16 MiB, past the space reserve).
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA page_size = 16384")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(max(1, Int(AgentStore.walCheckpointBytes) / pageSize))")
+        }
         let path = (directory as NSString).appendingPathComponent("agent.sqlite")
         // Output can hold secrets: the database and its WAL/SHM files (which SQLite creates with
         // the database's mode) are readable by the agent's user only.

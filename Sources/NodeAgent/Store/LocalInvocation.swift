@@ -61,6 +61,23 @@ public struct StoredChunk: Sendable, Hashable {
 
     /// The wire form of this chunk.
     public var logChunk: LogChunk { LogChunk(offset: offset, stream: stream, bytes: bytes) }
+
+    /// Where this chunk is, without its bytes.
+    public var ref: ChunkRef { ChunkRef(seq: seq, stream: stream, offset: offset, length: bytes.count) }
+}
+
+/// A stored chunk's place: what an upload's receipts are matched against.
+public struct ChunkRef: Sendable, Hashable {
+    public var seq: Int64
+    public var stream: LogStream
+    public var offset: Int64
+    public var length: Int
+}
+
+/// Waiting chunks of one invocation in a binary upload body (``BinaryChunkBatch``).
+public struct PendingBatch: Sendable {
+    public var chunks: [ChunkRef]
+    public var body: Data
 }
 
 /// What recording a delivered assignment found.
