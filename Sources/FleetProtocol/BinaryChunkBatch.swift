@@ -72,12 +72,6 @@ public enum BinaryChunkBatch {
             Self.append(UInt32(0), to: &body)  // the count, set by finish()
         }
 
-        /// Chunks appended so far.
-        public var chunkCount: Int { Int(count) }
-
-        /// Bytes of the body so far.
-        public var size: Int { body.count }
-
         public mutating func append(stream: LogStream, offset: Int64, bytes: Data) {
             body.append(code(stream))
             Self.append(UInt64(bitPattern: offset), to: &body)

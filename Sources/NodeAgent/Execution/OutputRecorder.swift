@@ -168,14 +168,12 @@ public final class OutputRecorder: Sendable {
                 fail(error)
                 throw error
             }
-            if writer.abandoned { abandon(discarding: writer.discarded) }
             release(batch)
         }
-        return shared.withLock { shared in
-            var summary = writer.summary
-            summary.discardedBytes = shared.discarded
-            return summary
-        }
+        let discarded = shared.withLock { $0.discarded }
+        return Summary(
+            stdout: writer.stored.stdout, stderr: writer.stored.stderr, stateDirectoryFull: writer.fullWhenStopped,
+            discardedBytes: discarded)
     }
 
     /// Whether input has ended and nothing is left to store.
@@ -232,15 +230,16 @@ public final class OutputRecorder: Sendable {
         for reader in readers { reader.resume(throwing: error) }
     }
 
-    /// Output is given up: what is queued and what comes later only counts as discarded.
-    private func abandon(discarding stored: Int64) {
+    /// Output is given up: `unstored` bytes of the batch in hand, what is queued and what comes
+    /// later only count as discarded.
+    private func abandon(discarding unstored: Int64) {
         shared.withLock { shared in
             guard !shared.abandoned else { return }
             shared.abandoned = true
             let dropped = shared.queue.reduce(0) { $0 + $1.bytes.count }
             shared.queue = []
             shared.queuedBytes -= dropped
-            shared.discarded += stored + Int64(dropped)
+            shared.discarded += unstored + Int64(dropped)
         }
     }
 
@@ -248,8 +247,6 @@ public final class OutputRecorder: Sendable {
     private struct Writer {
         let recorder: OutputRecorder
         var abandoned = false
-        /// Bytes of the batch being stored when output was given up.
-        var discarded: Int64 = 0
         var stored: (stdout: Int64, stderr: Int64)
         /// Free bytes of the disk stall in progress, if any.
         var stall: Int64?
@@ -260,10 +257,6 @@ public final class OutputRecorder: Sendable {
         init(recorder: OutputRecorder) {
             self.recorder = recorder
             self.stored = recorder.startOffsets
-        }
-
-        var summary: Summary {
-            Summary(stdout: stored.stdout, stderr: stored.stderr, stateDirectoryFull: fullWhenStopped, discardedBytes: discarded)
         }
 
         /// Stores `chunks` in one commit, waiting while the disk is full; gives up (``abandoned``)
@@ -329,7 +322,7 @@ public final class OutputRecorder: Sendable {
 
         mutating func abandon(discarding bytes: Int64) {
             abandoned = true
-            discarded += bytes
+            recorder.abandon(discarding: bytes)
             fullWhenStopped = stall ?? fullWhenStopped
             recorder.logger?.error(
                 "state dir still full after the process was stopped; the rest of its output cannot be stored",

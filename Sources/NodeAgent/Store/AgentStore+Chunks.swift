@@ -67,19 +67,11 @@ extension AgentStore {
     /// at most `maxChunks` and about `maxBytes` (always at least one chunk when any wait).
     public func pendingChunks(_ commandId: UUID, after seq: Int64 = 0, maxChunks: Int, maxBytes: Int) async throws -> [StoredChunk] {
         try await database.read { db in
-            let rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT seq, stream, offset, data FROM chunks WHERE command_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
-                arguments: [commandId.uuidString, seq, maxChunks])
             var chunks: [StoredChunk] = []
-            var total = 0
-            for row in rows {
-                let streamText: String = row["stream"]
-                guard let stream = LogStream(rawValue: streamText) else { throw AgentStoreError.corrupt("bad stream \(streamText)") }
-                let bytes: Data = row["data"]
-                if !chunks.isEmpty, total + bytes.count > maxBytes { break }
-                total += bytes.count
-                chunks.append(
-                    StoredChunk(seq: row["seq"], commandId: commandId, stream: stream, offset: row["offset"], bytes: bytes))
+            try Self.forEachPending(db, commandId, after: seq, maxChunks: maxChunks, maxBytes: maxBytes) { ref, bytes in
+                // `bytes` points into SQLite's page: copied out here.
+                let owned = bytes.withUnsafeBytes { Data($0) }
+                chunks.append(StoredChunk(seq: ref.seq, commandId: commandId, stream: ref.stream, offset: ref.offset, bytes: owned))
             }
             return chunks
         }
@@ -90,27 +82,38 @@ extension AgentStore {
     /// page straight into the body.
     public func pendingBatch(_ commandId: UUID, after seq: Int64 = 0, maxChunks: Int, maxBytes: Int) async throws -> PendingBatch {
         try await database.read { db in
-            let rows = try Row.fetchCursor(
-                db.cachedStatement(sql: "SELECT seq, stream, offset, data FROM chunks WHERE command_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
-                arguments: [commandId.uuidString, seq, maxChunks])
             var builder = BinaryChunkBatch.Builder(commandId: commandId, capacity: BinaryChunkBatch.headerSize + min(maxBytes, 8 << 20))
             var chunks: [ChunkRef] = []
-            var total = 0
-            while let row = try rows.next() {
-                let streamText: String = row[1]
-                guard let stream = LogStream(rawValue: streamText) else { throw AgentStoreError.corrupt("bad stream \(streamText)") }
-                let ref = try row.withUnsafeData(atIndex: 3) { data -> ChunkRef? in
-                    let bytes = data ?? Data()
-                    if !chunks.isEmpty, total + bytes.count > maxBytes { return nil }
-                    let ref = ChunkRef(seq: row[0], stream: stream, offset: row[2], length: bytes.count)
-                    builder.append(stream: stream, offset: ref.offset, bytes: bytes)
-                    return ref
-                }
-                guard let ref else { break }
-                total += ref.length
+            try Self.forEachPending(db, commandId, after: seq, maxChunks: maxChunks, maxBytes: maxBytes) { ref, bytes in
+                builder.append(stream: ref.stream, offset: ref.offset, bytes: bytes)
                 chunks.append(ref)
             }
             return PendingBatch(chunks: chunks, body: builder.finish())
+        }
+    }
+
+    /// Walks the waiting chunks both readers above return; `body` gets each chunk's bytes
+    /// without a copy, valid only during the call.
+    private static func forEachPending(
+        _ db: Database, _ commandId: UUID, after seq: Int64, maxChunks: Int, maxBytes: Int, _ body: (ChunkRef, Data) -> Void
+    ) throws {
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(sql: "SELECT seq, stream, offset, data FROM chunks WHERE command_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
+            arguments: [commandId.uuidString, seq, maxChunks])
+        var taken = 0
+        var total = 0
+        while let row = try rows.next() {
+            let streamText: String = row[1]
+            guard let stream = LogStream(rawValue: streamText) else { throw AgentStoreError.corrupt("bad stream \(streamText)") }
+            let included = try row.withUnsafeData(atIndex: 3) { data -> Bool in
+                let bytes = data ?? Data()
+                if taken > 0, total + bytes.count > maxBytes { return false }
+                body(ChunkRef(seq: row[0], stream: stream, offset: row[2], length: bytes.count), bytes)
+                taken += 1
+                total += bytes.count
+                return true
+            }
+            guard included else { break }
         }
     }
 
