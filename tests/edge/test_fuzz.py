@@ -56,8 +56,11 @@ def only_tool_crashes(result: subprocess.CompletedProcess) -> bool:
     is repeated once; a failed check, a network error or a crash of the service never is."""
     if result.returncode == 0:
         return False
-    failed_checks = re.findall(r"^\s*❌ ", result.stdout, re.MULTILINE)
-    errors = re.findall(r"^\s*🚫 ([^:]+):", result.stdout, re.MULTILINE)
+    # The summary may come on either stream: read both.
+    output = result.stdout + result.stderr
+    failed_checks = re.findall(r"^\s*❌ ", output, re.MULTILINE)
+    # The summary's error groups: "  🚫 Runtime Error: 2", one per line.
+    errors = re.findall(r"^[ \t]*🚫 ([^:\n]+): \d+[ \t]*$", output, re.MULTILINE)
     return not failed_checks and bool(errors) and all(title.strip() == "Runtime Error" for title in errors)
 
 
@@ -107,7 +110,7 @@ def test_schema_fuzzing_finds_no_server_error_and_no_schema_violation(make_fleet
             started = time.monotonic()
             result = subprocess.run(command, capture_output=True, text=True, timeout=MAX_TIME * 4 + 120, cwd=tmp_path)
             took = time.monotonic() - started
-            summary = re.findall(r"^\s*(?:\d+ generated.*|❌ .*|🚫 .*)$", result.stdout, re.MULTILINE)
+            summary = re.findall(r"^\s*(?:\d+ generated.*|❌ .*|🚫 .*)$", result.stdout + result.stderr, re.MULTILINE)
             report(capsys, f"schemathesis {audience} (run {attempt}): exit {result.returncode} in {took:.0f} s; " + "; ".join(summary))
             (tmp_path / f"schemathesis-{audience}-{attempt}.txt").write_text(result.stdout + result.stderr)
             if attempt == 2 or not only_tool_crashes(result):
