@@ -130,6 +130,24 @@ if [ -n "$PROFILE" ]; then
     done
     echo "profile: $PROFILE/{agent-svc,postgres}.top.txt, $PROFILE/pg_stat_statements.txt"
 fi
+if [ "$LATENCY" -gt 0 ]; then
+    # Where the single-node round trip goes, from the server's own timestamps (commands with one
+    # invocation are the round trips; the fan-outs have many).
+    echo "round trip by stage, server timestamps, p50 / p90 ms (created -> delivered -> running -> final):" \
+        "$(psql -qAt -h 127.0.0.1 -p "$PGPORT" -U postgres -d fleet -c "
+        WITH one AS (SELECT i.* FROM invocations i JOIN (SELECT command_id FROM invocations GROUP BY command_id
+                     HAVING count(*) = 1) c USING (command_id) WHERE i.finished_at IS NOT NULL),
+             ms AS (SELECT extract(epoch FROM delivered_at - created_at) * 1000 AS d,
+                           extract(epoch FROM started_at - delivered_at) * 1000 AS s,
+                           extract(epoch FROM finished_at - started_at) * 1000 AS f FROM one)
+        SELECT format('%s / %s; %s / %s; %s / %s (n=%s)',
+            round(percentile_cont(0.5) WITHIN GROUP (ORDER BY d)::numeric, 1),
+            round(percentile_cont(0.9) WITHIN GROUP (ORDER BY d)::numeric, 1),
+            round(percentile_cont(0.5) WITHIN GROUP (ORDER BY s)::numeric, 1),
+            round(percentile_cont(0.9) WITHIN GROUP (ORDER BY s)::numeric, 1),
+            round(percentile_cont(0.5) WITHIN GROUP (ORDER BY f)::numeric, 1),
+            round(percentile_cont(0.9) WITHIN GROUP (ORDER BY f)::numeric, 1), count(*)) FROM ms")"
+fi
 echo "deliveries per invocation (1 = exactly once):" \
     "$(psql -qAt -h 127.0.0.1 -p "$PGPORT" -U postgres -d fleet -c \
         "SELECT min(delivery_count) || '..' || max(delivery_count) FROM invocations")"
